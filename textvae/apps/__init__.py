@@ -1,0 +1,1 @@
+"""Applications built on a trained model: paraphrase, interpolate, contrast, respond."""

@@ -1,0 +1,1 @@
+"""The `textvae` command line."""

@@ -1,0 +1,277 @@
+"""Experiment configs: dataclasses that load from YAML, take `--set key=value` overrides,
+validate with clear errors and round-trip through JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from textvae.errors import ConfigError
+from textvae.registry import closest
+
+C = TypeVar("C")
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    """Coerce `value` to a field's annotated type (int -> float allowed) or raise ConfigError."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0])
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif origin is dict:
+        if isinstance(value, dict):
+            return value
+    else:
+        return value
+    name = getattr(annotation, "__name__", str(annotation))
+    raise ConfigError(f"{where} must be {name}, got {value!r} ({type(value).__name__})")
+
+
+def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
+    """Build dataclass `cls` from a nested dict, rejecting unknown keys with a suggestion."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"unknown config key '{prefix}{key}'{closest(str(key), names)}")
+        annotation = hints[key]
+        if dataclasses.is_dataclass(annotation):
+            kwargs[key] = from_dict(annotation, value, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _check_type(value, annotation, f"{prefix}{key}")
+    obj = cls(**kwargs)
+    validate = getattr(obj, "validate", None)
+    if validate:
+        validate()
+    return obj
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass
+class DataConfig:
+    """Where the text comes from and how the decoder tokenizes it."""
+
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    column: int | str = 0  # TSV column index, or the text column of an HF dataset
+    tokenizer: str = "sentencepiece"  # word | sentencepiece
+    vocab_size: int = 8000  # sentencepiece pieces, or the most frequent words kept (0 = all)
+    lowercase: bool = False
+    max_length: int = 64  # training sentences are truncated to this many tokens (EOS excluded)
+    max_examples: int | None = None  # keep only the first N training examples
+
+    def validate(self) -> None:
+        _require(self.max_length > 0, f"data.max_length must be > 0, got {self.max_length}")
+        _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
+        _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
+
+
+@dataclass
+class ModelConfig:
+    """The architecture of a TextVAE: saved as config.json next to the weights."""
+
+    encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
+    encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
+    encoder_max_tokens: int = 128
+    posterior_hidden: int = 0  # 0: linear heads for mu/logvar; >0: one hidden layer of this size
+    decoder: str = "gru"  # gru | transformer
+    latent_dim: int = 32
+    variational: bool = True  # false: plain autoencoder (z = mu, no sampling, no KL)
+    embed_dim: int = 256
+    hidden_dim: int = 512  # GRU state size (decoder and GRU encoder)
+    num_layers: int = 1  # GRU layers / transformer blocks
+    num_heads: int = 4
+    ff_dim: int = 1024
+    memory_tokens: int = 1  # transformer: z becomes this many cross-attention memory tokens
+    max_positions: int = 256
+    max_length: int = 64  # generation stops after this many tokens
+    dropout: float = 0.1
+    logvar_clamp: float = 10.0
+    vocab_size: int = 0  # set from the tokenizer when the model is built
+
+    def validate(self) -> None:
+        _require(self.latent_dim > 0, f"model.latent_dim must be > 0, got {self.latent_dim}")
+        for name in ("embed_dim", "hidden_dim", "num_layers", "num_heads", "ff_dim", "memory_tokens",
+                     "max_positions", "max_length", "encoder_max_tokens"):
+            value = getattr(self, name)
+            _require(value > 0, f"model.{name} must be > 0, got {value}")
+        _require(self.encoder_trainable_layers >= -1, "model.encoder_trainable_layers must be >= -1")
+        _require(self.posterior_hidden >= 0, "model.posterior_hidden must be >= 0")
+        _require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
+        _require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
+        _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
+
+    @property
+    def has_latent(self) -> bool:
+        return self.encoder != "none"
+
+
+@dataclass
+class ObjectiveConfig:
+    """ELBO weighting and the anti-collapse kit."""
+
+    beta_schedule: str = "logistic"  # constant | linear | logistic | cyclical
+    beta: float = 1.0  # the final (maximum) KL weight
+    anneal_steps: int = 10000  # linear: steps from 0 to beta
+    logistic_k: float = 0.0025
+    logistic_x0: int = 2500
+    cycle_steps: int = 10000  # cyclical: length of one cycle
+    cycle_zero: float = 0.0  # cyclical: fraction of each cycle held at beta = 0
+    cycle_rise: float = 0.5  # cyclical: fraction of each cycle spent rising to beta
+    word_dropout: float = 0.25
+    free_bits: float = 0.0  # per-dimension KL floor in nats
+
+    def validate(self) -> None:
+        from textvae.objectives import BETA_SCHEDULES
+
+        BETA_SCHEDULES.get(self.beta_schedule)
+        _require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
+        _require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")
+        _require(self.free_bits >= 0, f"objective.free_bits must be >= 0, got {self.free_bits}")
+        _require(self.anneal_steps > 0 and self.cycle_steps > 0, "objective anneal/cycle steps must be > 0")
+        _require(0 <= self.cycle_zero < 1 and 0 < self.cycle_rise <= 1, "objective cycle fractions must be in [0, 1]")
+
+
+@dataclass
+class TrainConfig:
+    """The optimisation loop."""
+
+    epochs: int = 10
+    max_steps: int | None = None  # stop after this many optimizer steps (overrides epochs)
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"  # any transformers.get_scheduler name: constant, linear, cosine, ...
+    warmup_steps: int = 0
+    grad_clip: float = 5.0
+    seed: int = 0
+    patience: int = 3  # early stopping: epochs without validation improvement (0 = off)
+    eval_every: int | None = None  # validate every N steps (default: each epoch)
+    save_every: int = 500  # training-state checkpoint every N steps
+    log_every: int = 50
+    mixed_precision: str = "no"  # no | bf16 | fp16 (fp16 on GPU only)
+
+    def validate(self) -> None:
+        _require(self.epochs > 0, f"train.epochs must be > 0, got {self.epochs}")
+        _require(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0")
+        _require(self.batch_size > 0 and self.eval_batch_size > 0, "train.batch_size must be > 0")
+        _require(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
+        _require(self.grad_clip >= 0, "train.grad_clip must be >= 0")
+        _require(self.patience >= 0, "train.patience must be >= 0")
+        _require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
+        _require(self.eval_every is None or self.eval_every > 0, "train.eval_every must be > 0")
+        _require(self.mixed_precision in ("no", "bf16", "fp16"), "train.mixed_precision must be no, bf16 or fp16")
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything `textvae train` needs: data, model, objective, train."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        from textvae.data.tokenizers import TOKENIZERS
+        from textvae.nlg import DECODERS
+
+        TOKENIZERS.get(self.data.tokenizer)
+        DECODERS.get(self.model.decoder)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """'train.lr=3e-4' -> (['train', 'lr'], 0.0003); values are parsed as YAML scalars."""
+    if "=" not in item:
+        raise ConfigError(f"--set expects key=value, got '{item}'")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}: cannot parse value '{raw}': {err}") from None
+    return key.strip().split("."), value
+
+
+def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> ExperimentConfig:
+    """Read a YAML experiment config (relative data paths resolve against the YAML's folder),
+    apply `key=value` overrides, validate."""
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise ConfigError(f"cannot parse config {path}: {str(err).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config {path} must be a mapping of sections (data, model, objective, train)")
+        base = path.resolve().parent
+    data = resolve_data_paths(data, base)
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: '{key}' is not a section")
+        node[keys[-1]] = value
+    return from_dict(ExperimentConfig, data)
+
+
+def resolve_data_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make data.train/valid/test relative to the config file when they name existing files there."""
+    section = data.get("data")
+    if not isinstance(section, dict):
+        return data
+    section = dict(section)
+    for split in ("train", "valid", "test"):
+        value = section.get(split)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            candidate = base / value
+            if candidate.exists():
+                section[split] = str(candidate.resolve())
+    return {**data, "data": section}

@@ -1,0 +1,83 @@
+"""Read raw text: sentence-per-line files, TSV columns, or any Hugging Face dataset name."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from textvae.errors import DataError
+
+TSV_SUFFIXES = (".tsv", ".tab")
+
+
+def _read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 file; a bad byte is reported with the file and line number."""
+    lines = []
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                lines.append(raw.decode("utf-8").rstrip("\r\n"))
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{number}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    return lines
+
+
+def _column(lines: list[str], column: int | str, path: Path) -> list[str]:
+    if not isinstance(column, int):
+        raise DataError(f"{path}: a TSV column must be given by index (data.column: 0, 1, ...), got '{column}'")
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if column >= len(fields):
+            raise DataError(f"{path}:{number}: has {len(fields)} tab-separated column(s), column {column} requested")
+        texts.append(fields[column])
+    return texts
+
+
+def _load_hf(spec: str, column: int | str) -> list[str]:
+    """'name' or 'name:split' (default split 'train') through datasets.load_dataset."""
+    import datasets
+
+    name, _, split = spec.partition(":")
+    try:
+        dataset = datasets.load_dataset(name, split=split or "train")
+    except Exception as err:  # datasets raises many types for a missing name or no network
+        raise DataError(f"'{spec}' is neither a file nor a loadable Hugging Face dataset: {str(err).splitlines()[0]}") from None
+    key = column if isinstance(column, str) else dataset.column_names[column]
+    if key not in dataset.column_names:
+        raise DataError(f"dataset '{spec}' has no column '{key}'; columns: {', '.join(dataset.column_names)}")
+    return [str(text) for text in dataset[key]]
+
+
+def looks_like_path(spec: str) -> bool:
+    """True for strings that cannot be an HF dataset name ('owner/name[:split]')."""
+    return spec.endswith((".txt", ".json", ".jsonl", ".csv", *TSV_SUFFIXES)) or spec.startswith((".", "/", "~")) or spec.count("/") > 1
+
+
+def load_texts(spec: str | Path, column: int | str = 0, drop_empty: bool = True) -> list[str]:
+    """All texts of a data source, stripped; empty lines are dropped with a warning.
+
+    A path ending in .tsv/.tab yields `column` of each line; any other existing file is one text per
+    line; anything else is treated as a Hugging Face dataset 'name[:split]'.
+    """
+    path = Path(spec)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a text file, a TSV file or a dataset name")
+    if path.is_file():
+        lines = _read_lines(path)
+        texts = _column(lines, column, path) if path.suffix.lower() in TSV_SUFFIXES else lines
+        where = str(path)
+    elif looks_like_path(str(spec)):
+        raise DataError(f"data file not found: {spec}")
+    else:
+        texts = _load_hf(str(spec), column)
+        where = str(spec)
+    texts = [" ".join(text.split()) for text in texts]
+    if drop_empty:
+        kept = [text for text in texts if text]
+        if len(kept) < len(texts):
+            warnings.warn(f"{where}: skipped {len(texts) - len(kept)} empty line(s)", stacklevel=2)
+        texts = kept
+    if not texts:
+        raise DataError(f"{where}: no text found (the file or dataset is empty)")
+    return texts

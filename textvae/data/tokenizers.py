@@ -1,0 +1,160 @@
+"""Decoder vocabularies: word-level (for pre-tokenized corpora such as PTB) and SentencePiece
+trained on the training text. Both reserve the same special ids and save next to the model."""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from textvae.errors import CheckpointError
+from textvae.registry import Registry
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
+TOKENIZER_FILE = "tokenizer.json"
+
+TOKENIZERS: Registry[type] = Registry("tokenizer")
+
+
+def normalize(text: str, lowercase: bool) -> str:
+    """NFC, control characters removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    text = " ".join(text.split())
+    return text.lower() if lowercase else text
+
+
+@TOKENIZERS.register("word")
+class WordTokenizer:
+    """Whitespace-separated words; '<unk>' in the text (as in PTB) maps to the unknown id."""
+
+    kind = "word"
+
+    def __init__(self, vocab: list[str], lowercase: bool = False) -> None:
+        self.vocab = vocab
+        self.lowercase = lowercase
+        self.index = {word: i for i, word in enumerate(vocab)}
+
+    @classmethod
+    def train(cls, texts: list[str], vocab_size: int = 0, lowercase: bool = False) -> WordTokenizer:
+        counts = Counter(word for text in texts for word in normalize(text, lowercase).split())
+        for special in SPECIALS:
+            counts.pop(special, None)
+        words = sorted(counts, key=lambda w: (-counts[w], w))
+        if vocab_size:
+            words = words[: max(0, vocab_size - len(SPECIALS))]
+        return cls(SPECIALS + words, lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(word, UNK) for word in normalize(text, self.lowercase).split()]
+
+    def decode(self, ids: list[int]) -> str:
+        return " ".join(self.vocab[i] for i in _content(ids))
+
+    def save(self, folder: Path) -> None:
+        _write_meta(folder, {"kind": self.kind, "lowercase": self.lowercase, "vocab": self.vocab})
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict) -> WordTokenizer:
+        return cls(meta["vocab"], meta.get("lowercase", False))
+
+
+@TOKENIZERS.register("sentencepiece")
+class SentencePieceTokenizer:
+    """A unigram SentencePiece model trained on the training text (the default for raw text)."""
+
+    kind = "sentencepiece"
+    model_file = "spm.model"
+
+    def __init__(self, model_proto: bytes, lowercase: bool = False) -> None:
+        import sentencepiece as spm
+
+        self.model_proto = model_proto
+        self.lowercase = lowercase
+        self.processor = spm.SentencePieceProcessor(model_proto=model_proto)
+
+    @classmethod
+    def train(cls, texts: list[str], vocab_size: int = 8000, lowercase: bool = False) -> SentencePieceTokenizer:
+        import sentencepiece as spm
+
+        buffer = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter([normalize(t, lowercase) for t in texts]),
+            model_writer=buffer,
+            vocab_size=vocab_size or 8000,
+            hard_vocab_limit=False,  # small corpora get a smaller vocabulary instead of an error
+            model_type="unigram",
+            character_coverage=1.0,
+            pad_id=PAD, bos_id=BOS, eos_id=EOS, unk_id=UNK,
+            pad_piece=SPECIALS[PAD], bos_piece=SPECIALS[BOS], eos_piece=SPECIALS[EOS], unk_piece=SPECIALS[UNK],
+            minloglevel=2,
+            num_threads=2,
+        )
+        return cls(buffer.getvalue(), lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.processor.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.processor.encode(normalize(text, self.lowercase))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.processor.decode(_content(ids))
+
+    def save(self, folder: Path) -> None:
+        from textvae.io import atomic_write_bytes
+
+        atomic_write_bytes(folder / self.model_file, self.model_proto)
+        _write_meta(folder, {"kind": self.kind, "lowercase": self.lowercase, "model_file": self.model_file})
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict) -> SentencePieceTokenizer:
+        path = folder / meta.get("model_file", cls.model_file)
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing: the SentencePiece model is needed to load this tokenizer")
+        try:
+            return cls(path.read_bytes(), meta.get("lowercase", False))
+        except RuntimeError as err:
+            raise CheckpointError(f"{path} is not a valid SentencePiece model: {err}") from None
+
+
+def _content(ids: list[int]) -> list[int]:
+    """Token ids up to the first EOS, without BOS/PAD."""
+    out = []
+    for i in ids:
+        if i == EOS:
+            break
+        if i not in (PAD, BOS):
+            out.append(int(i))
+    return out
+
+
+def _write_meta(folder: Path, meta: dict) -> None:
+    from textvae.io import atomic_write_text
+
+    atomic_write_text(Path(folder) / TOKENIZER_FILE, json.dumps(meta, ensure_ascii=False) + "\n")
+
+
+def train_tokenizer(kind: str, texts: list[str], vocab_size: int, lowercase: bool):
+    """Fit the named tokenizer on training texts."""
+    return TOKENIZERS.get(kind).train(texts, vocab_size=vocab_size, lowercase=lowercase)
+
+
+def load_tokenizer(folder: str | Path):
+    """Load whichever tokenizer was saved in `folder`."""
+    path = Path(folder) / TOKENIZER_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing: not a saved textvae model folder")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is corrupted: {err}") from None
+    return TOKENIZERS.get(meta.get("kind", "?")).load(Path(folder), meta)

@@ -1,0 +1,63 @@
+"""The Gaussian posterior q(z|x): reparameterization, KL to the prior, log densities, free bits.
+
+Shared by the text and the image models: this is the one place for this math.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    """log N(z; 0, I), summed over the last dimension."""
+    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
+@dataclass
+class DiagonalGaussian:
+    """q(z|x) = N(mu, diag(exp(logvar))); mu and logvar are (batch, latent_dim)."""
+
+    mu: Tensor
+    logvar: Tensor
+
+    @property
+    def std(self) -> Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    def rsample(self, num_samples: int | None = None, scale: float = 1.0) -> Tensor:
+        """z = mu + scale * sigma * eps (the reparameterization trick; gradients reach mu and sigma).
+
+        Returns (batch, dim), or (num_samples, batch, dim) when num_samples is given.
+        """
+        shape = self.mu.shape if num_samples is None else (num_samples, *self.mu.shape)
+        eps = torch.randn(shape, dtype=self.mu.dtype, device=self.mu.device)
+        return self.mu + scale * self.std * eps
+
+    def kl_per_dim(self) -> Tensor:
+        """Closed-form KL(q || N(0, I)) per dimension, (batch, dim); >= 0."""
+        return 0.5 * (self.mu.pow(2) + self.logvar.exp() - 1.0 - self.logvar)
+
+    def kl(self) -> Tensor:
+        """KL(q || N(0, I)) per example, (batch,)."""
+        return self.kl_per_dim().sum(-1)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """log q(z|x) summed over dimensions; z is (..., batch, dim)."""
+        return -0.5 * ((z - self.mu).pow(2) / self.logvar.exp() + self.logvar + LOG_2PI).sum(-1)
+
+
+def free_bits_kl(kl_per_dim: Tensor, floor: float) -> Tensor:
+    """Batch KL with a per-dimension floor (Kingma et al. 2016): sum_d max(floor, mean_batch KL_d).
+
+    Dimensions already below the floor get no gradient, so the optimizer stops pushing them to the prior.
+    """
+    per_dim = kl_per_dim.mean(0)
+    if floor > 0:
+        per_dim = torch.clamp(per_dim, min=floor)
+    return per_dim.sum()

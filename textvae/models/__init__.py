@@ -1,0 +1,6 @@
+"""Models: the TextVAE (VAE / AE / LM baseline) and friends, behind one registry."""
+
+from textvae.models.registry import MODELS, default_model_path
+from textvae.models.text_vae import TextVAE, TextVAEOutput
+
+__all__ = ["MODELS", "TextVAE", "TextVAEOutput", "default_model_path"]

@@ -1,0 +1,200 @@
+"""TextVAE: text -> NLU encoder -> q(z|x) -> z -> NLG decoder -> text.
+
+With `variational=False` the same network is a plain autoencoder (z = mu, no KL); with
+`encoder='none'` it is a decoder-only language model (no z) for baselines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from textvae.config import ModelConfig, from_dict
+from textvae.data.batching import pad_batch
+from textvae.data.tokenizers import PAD, UNK, load_tokenizer
+from textvae.errors import CheckpointError, TextVAEError
+from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
+from textvae.latent import DiagonalGaussian
+from textvae.models.registry import MODELS, default_model_path
+from textvae.nlg import build_decoder
+from textvae.nlg.decoding import DecodingOptions, decode_latents
+from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
+from textvae.objectives import word_dropout
+
+
+@dataclass
+class TextVAEOutput:
+    """Per-example terms of one forward pass."""
+
+    reconstruction: Tensor  # (B,) -log p(x|z), summed over tokens incl. EOS
+    kl_per_dim: Tensor | None  # (B, D) KL(q(z|x) || N(0, I)); None for an AE or LM
+    posterior: DiagonalGaussian | None
+    z: Tensor | None
+
+
+@MODELS.register("text_vae")
+class TextVAE(nn.Module):
+    config_class = ModelConfig
+
+    def __init__(self, config: ModelConfig, tokenizer) -> None:
+        super().__init__()
+        if config.vocab_size and config.vocab_size != tokenizer.vocab_size:
+            raise CheckpointError(f"config vocab_size {config.vocab_size} != tokenizer size {tokenizer.vocab_size}")
+        self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
+        self.tokenizer = tokenizer
+        latent_dim = self.config.latent_dim if self.config.has_latent else 0
+        self.encoder = build_encoder(self.config) if self.config.has_latent else None
+        self.posterior_head = (PosteriorHead(self.encoder.output_dim, latent_dim, self.config.posterior_hidden,
+                                             self.config.logvar_clamp) if self.encoder is not None else None)
+        self.decoder = build_decoder(self.config, latent_dim)
+
+    # ---- properties -------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def has_latent(self) -> bool:
+        return self.encoder is not None
+
+    @property
+    def variational(self) -> bool:
+        return self.has_latent and self.config.variational
+
+    # ---- training-time pieces ---------------------------------------------------------------
+    def posterior(self, batch: dict) -> DiagonalGaussian:
+        """q(z|x) for a padded batch."""
+        if self.encoder is None:
+            raise TextVAEError("this model is a language model without a latent space (encoder: none)")
+        return self.posterior_head(self.encoder(batch))
+
+    def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None) -> Tensor:
+        """-log p(x|z) per example (B,), summed over tokens including EOS; only real tokens are projected."""
+        inputs = batch["input_ids"] if input_ids is None else input_ids
+        hidden = self.decoder(inputs, z)
+        targets = batch["target_ids"]
+        mask = targets != PAD
+        logits = self.decoder.project(hidden[mask])
+        token_nll = F.cross_entropy(logits.float(), targets[mask], reduction="none")
+        rows = torch.arange(targets.shape[0], device=targets.device).unsqueeze(1).expand_as(targets)[mask]
+        return torch.zeros(targets.shape[0], device=targets.device).index_add_(0, rows, token_nll)
+
+    def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
+        """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""
+        inputs = batch["input_ids"]
+        if word_dropout_rate > 0:
+            cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
+            keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
+            inputs = word_dropout(inputs, word_dropout_rate, UNK, keep)
+        if not self.has_latent:
+            return TextVAEOutput(self.reconstruction_nll(batch, None, inputs), None, None, None)
+        posterior = self.posterior(batch)
+        z = posterior.rsample() if self.variational else posterior.mu
+        kl = posterior.kl_per_dim() if self.variational else None
+        return TextVAEOutput(self.reconstruction_nll(batch, z, inputs), kl, posterior, z)
+
+    # ---- user API ---------------------------------------------------------------------------
+    def make_batch(self, texts: list[str]) -> dict:
+        """A padded batch for raw texts (nothing is truncated beyond the decoder's position limit)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            raise TextVAEError("no texts given")
+        cleaned = [" ".join(str(t).split()) for t in texts]
+        empty = [i for i, t in enumerate(cleaned) if not t]
+        if empty:
+            raise TextVAEError(f"text #{empty[0]} is empty or whitespace only")
+        limit = self.config.max_positions - 1
+        ids = [self.tokenizer.encode(t)[:limit] for t in cleaned]
+        batch = pad_batch(ids)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        batch["texts"] = cleaned
+        return batch
+
+    @torch.no_grad()
+    def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        """Posterior parameters (mu, logvar), each (n, latent_dim)."""
+        was_training = self.training
+        self.eval()
+        posterior = self.posterior(self.make_batch(texts))
+        self.train(was_training)
+        return posterior.mu, posterior.logvar
+
+    @torch.no_grad()
+    def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
+        """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.
+
+        strategy: greedy | sample | beam; options: max_length, temperature, top_k, top_p, beam_size.
+        """
+        if z is not None:
+            if not self.has_latent:
+                raise TextVAEError("this language model has no latent space; call decode(None, num=n)")
+            z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
+            if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
+                raise TextVAEError(f"z must have shape (n, {self.config.latent_dim}), got {tuple(z.shape)}")
+            num = z.shape[0]
+        elif num is None:
+            raise TextVAEError("decode needs z, or num for a model without a latent space")
+        options.setdefault("max_length", self.config.max_length)
+        was_training = self.training
+        self.eval()
+        ids = decode_latents(self.decoder, z, num, strategy, DecodingOptions(**options))
+        self.train(was_training)
+        return [self.tokenizer.decode(row) for row in ids]
+
+    def sample(self, n: int, strategy: str | None = None, **options) -> list[str]:
+        """n sentences from the prior: z ~ N(0, I) decoded (greedy by default; an LM samples)."""
+        if n <= 0:
+            raise TextVAEError(f"n must be > 0, got {n}")
+        if not self.has_latent:
+            return self.decode(None, strategy or "sample", num=n, **options)
+        z = torch.randn(n, self.config.latent_dim, device=self.device)
+        return self.decode(z, strategy or "greedy", **options)
+
+    def reconstruct(self, texts: list[str], strategy: str = "greedy", **options) -> list[str]:
+        """Decode each text's posterior mean."""
+        mu, _ = self.encode(texts)
+        return self.decode(mu, strategy, **options)
+
+    # ---- save / load ------------------------------------------------------------------------
+    def _frozen_keys(self) -> set[str]:
+        """Weights of a frozen pretrained encoder: reloaded from their source, not saved."""
+        if not isinstance(self.encoder, PretrainedEncoder):
+            return set()
+        trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
+        return {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """config.json + model.safetensors + tokenizer files, each written atomically."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        frozen = self._frozen_keys()
+        save_tensors(folder / WEIGHTS_FILE, {k: v for k, v in self.state_dict().items() if k not in frozen})
+        self.tokenizer.save(folder)
+        write_model_config(folder, "text_vae", dataclasses.asdict(self.config))
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path | None = None, device: str | torch.device | None = None) -> TextVAE:
+        """Load a saved model (the bundled one when folder is None) onto `device` (GPU if present)."""
+        folder = Path(folder) if folder is not None else default_model_path()
+        model_type, config = read_model_config(folder)
+        if model_type != "text_vae":
+            raise CheckpointError(f"{folder} holds a '{model_type}' model, not a text_vae")
+        model = cls(from_dict(ModelConfig, config, "model."), load_tokenizer(folder))
+        model.load_weights(folder / WEIGHTS_FILE)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return model.to(device).eval()
+
+    def load_weights(self, path: Path) -> None:
+        """Load safetensors weights; only a frozen encoder's weights may be absent."""
+        state = load_tensors(path)
+        result = self.load_state_dict(state, strict=False)
+        missing = set(result.missing_keys) - self._frozen_keys()
+        if missing or result.unexpected_keys:
+            raise CheckpointError(f"{path} does not match the config: missing {sorted(missing)[:3]}, "
+                                  f"unexpected {sorted(result.unexpected_keys)[:3]}")

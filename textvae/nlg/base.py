@@ -1,0 +1,37 @@
+"""The NLG side's contract, shared by every decoder.
+
+Teacher forcing: `forward(input_ids (B, T), z (B, D) | None) -> hidden (B, T, H)`, then
+`project(hidden) -> logits` (kept separate so the loss projects only real tokens).
+Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
+A state is a dict of batch-first tensors, so beam search can reorder any decoder's state.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from textvae.registry import Registry
+
+DECODERS: Registry[type] = Registry("decoder")
+State = dict[str, Tensor]
+
+
+class Decoder(nn.Module):
+    latent_dim: int
+
+    def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def project(self, hidden: Tensor) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def init_state(self, z: Tensor | None, batch_size: int) -> State:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def reorder_state(state: State, index: Tensor) -> State:
+    """Select batch rows of every state tensor (for beam search)."""
+    return {key: value.index_select(0, index) for key, value in state.items()}

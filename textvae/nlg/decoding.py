@@ -1,0 +1,150 @@
+"""Batched decoding strategies over any Decoder: greedy, sampling (temperature, top-k, top-p), beam.
+
+Every strategy stops at `max_length` tokens, so an untrained model never loops forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from textvae.data.tokenizers import BOS, EOS, PAD
+from textvae.errors import ConfigError
+from textvae.nlg.base import Decoder, reorder_state
+from textvae.registry import Registry
+
+STRATEGIES: Registry = Registry("decoding strategy")
+
+
+@dataclass
+class DecodingOptions:
+    max_length: int = 64
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    beam_size: int = 5
+    length_penalty: float = 1.0
+
+    def validate(self) -> None:
+        if self.max_length <= 0:
+            raise ConfigError(f"max_length must be > 0, got {self.max_length}")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k < 0:
+            raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.beam_size < 1:
+            raise ConfigError(f"beam_size must be >= 1, got {self.beam_size}")
+
+
+def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
+    """Set logits outside the top-k and outside the top-p nucleus to -inf (B, V)."""
+    if top_k > 0:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        probs = sorted_logits.softmax(-1)
+        # drop a token when the tokens ranked above it already cover top_p
+        drop_sorted = probs.cumsum(-1) - probs > top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions, choose) -> list[list[int]]:
+    """Token-by-token loop shared by greedy and sampling; `choose(logits) -> next tokens (B,)`."""
+    device = next(decoder.parameters()).device
+    state = decoder.init_state(z, batch_size)
+    tokens = torch.full((batch_size,), BOS, dtype=torch.long, device=device)
+    finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
+    out = []
+    for _ in range(options.max_length + 1):  # + 1: room for the EOS
+        logits, state = decoder.step(tokens, state)
+        logits[:, PAD] = float("-inf")
+        logits[:, BOS] = float("-inf")
+        tokens = choose(logits.float()).masked_fill(finished, PAD)
+        out.append(tokens)
+        finished |= tokens == EOS
+        if finished.all():
+            break
+    return _strip(torch.stack(out, dim=1), options.max_length)
+
+
+@STRATEGIES.register("greedy")
+def greedy(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
+    return _run(decoder, z, batch_size, options, lambda logits: logits.argmax(-1))
+
+
+@STRATEGIES.register("sample")
+def sample(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
+    def choose(logits: Tensor) -> Tensor:
+        logits = filter_logits(logits / options.temperature, options.top_k, options.top_p)
+        return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+
+    return _run(decoder, z, batch_size, options, choose)
+
+
+@STRATEGIES.register("beam")
+def beam_search(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
+    """Batched beam search; the best hypothesis per input by log-probability / length**length_penalty."""
+    k = options.beam_size
+    device = next(decoder.parameters()).device
+    z_beams = z.repeat_interleave(k, dim=0) if z is not None else None
+    state = decoder.init_state(z_beams, batch_size * k)
+    tokens = torch.full((batch_size * k,), BOS, dtype=torch.long, device=device)
+    scores = torch.full((batch_size, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # all beams start identical: keep one
+    finished = torch.zeros(batch_size * k, dtype=torch.bool, device=device)
+    lengths = torch.zeros(batch_size * k, device=device)
+    history = torch.zeros(batch_size * k, 0, dtype=torch.long, device=device)
+    offsets = (torch.arange(batch_size, device=device) * k).unsqueeze(1)
+    for _ in range(options.max_length + 1):
+        logits, state = decoder.step(tokens, state)
+        logits[:, PAD] = float("-inf")
+        logits[:, BOS] = float("-inf")
+        logp = logits.float().log_softmax(-1)
+        # a finished beam can only continue with PAD at no cost
+        logp[finished] = float("-inf")
+        logp[finished, PAD] = 0.0
+        vocab = logp.shape[-1]
+        total = (scores.view(-1, 1) + logp).view(batch_size, k * vocab)
+        scores, flat = total.topk(k, dim=-1)
+        beam = (flat // vocab + offsets).view(-1)
+        tokens = (flat % vocab).view(-1)
+        state = reorder_state(state, beam)
+        history = torch.cat([history[beam], tokens.unsqueeze(1)], dim=1)
+        was_finished = finished[beam]
+        lengths = lengths[beam] + (~was_finished).float()
+        finished = was_finished | (tokens == EOS)
+        if finished.all():
+            break
+    normalized = scores / lengths.view(batch_size, k).clamp(min=1) ** options.length_penalty
+    best = (normalized.argmax(-1) + offsets.squeeze(1))
+    return _strip(history[best], options.max_length)
+
+
+def _strip(tokens: Tensor, max_length: int) -> list[list[int]]:
+    """Rows of generated ids up to (not including) EOS, at most max_length each."""
+    rows = []
+    for row in tokens.tolist():
+        out = []
+        for t in row:
+            if t in (EOS, PAD):
+                break
+            out.append(t)
+        rows.append(out[:max_length])
+    return rows
+
+
+def decode_latents(decoder: Decoder, z: Tensor | None, batch_size: int, strategy: str = "greedy",
+                   options: DecodingOptions | None = None) -> list[list[int]]:
+    """Generate token ids for each row of z (or `batch_size` unconditional rows when z is None)."""
+    options = options or DecodingOptions()
+    options.validate()
+    fn = STRATEGIES.get(strategy)
+    with torch.no_grad():
+        return fn(decoder, z, batch_size, options)

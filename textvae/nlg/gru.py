@@ -1,0 +1,62 @@
+"""GRU decoder: z sets the initial state and is concatenated to every input embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from textvae.data.tokenizers import PAD
+from textvae.nlg.base import DECODERS, Decoder, State
+
+
+@DECODERS.register("gru")
+class GRUDecoder(Decoder):
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int = 0,
+                 num_layers: int = 1, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.rnn = nn.GRU(embed_dim + latent_dim, hidden_dim, num_layers=num_layers, batch_first=True,
+                          dropout=dropout if num_layers > 1 else 0.0)
+        self.init_proj = nn.Linear(latent_dim, hidden_dim * num_layers) if latent_dim else None
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_dim, vocab_size)
+
+    @classmethod
+    def from_config(cls, config, latent_dim: int) -> GRUDecoder:
+        return cls(config.vocab_size, config.embed_dim, config.hidden_dim, latent_dim, config.num_layers, config.dropout)
+
+    def _initial_hidden(self, z: Tensor | None, batch_size: int, device) -> Tensor:
+        if z is None:
+            return torch.zeros(self.num_layers, batch_size, self.hidden_dim, device=device)
+        h = torch.tanh(self.init_proj(z)).view(z.shape[0], self.num_layers, self.hidden_dim)
+        return h.transpose(0, 1).contiguous()
+
+    def _inputs(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
+        emb = self.dropout(self.embedding(input_ids))
+        if z is None:
+            return emb
+        return torch.cat([emb, z.unsqueeze(1).expand(-1, input_ids.shape[1], -1).to(emb.dtype)], dim=-1)
+
+    def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
+        h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device)
+        out, _ = self.rnn(self._inputs(input_ids, z), h0.to(self.embedding.weight.dtype))
+        return self.dropout(out)
+
+    def project(self, hidden: Tensor) -> Tensor:
+        return self.output(hidden)
+
+    def init_state(self, z: Tensor | None, batch_size: int) -> State:
+        device = self.embedding.weight.device
+        state = {"hidden": self._initial_hidden(z, batch_size, device).transpose(0, 1)}
+        if z is not None:
+            state["z"] = z
+        return state
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
+        z = state.get("z")
+        out, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous())
+        new_state = {**state, "hidden": hidden.transpose(0, 1)}
+        return self.output(out[:, 0]), new_state

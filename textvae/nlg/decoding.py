@@ -48,8 +48,8 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     if top_p < 1.0:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
         probs = sorted_logits.softmax(-1)
-        # drop a token when the tokens ranked above it already cover top_p
-        drop_sorted = probs.cumsum(-1) - probs > top_p
+        # keep the smallest set whose probability reaches top_p: drop tokens once it is covered
+        drop_sorted = probs.cumsum(-1) - probs >= top_p
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits

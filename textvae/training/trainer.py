@@ -89,8 +89,9 @@ class Trainer:
         model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
         beta_schedule = build_beta_schedule(cfg.objective)
         state = {"step": 0, "epoch": 0, "batch": 0, "best": math.inf, "bad_evals": 0}
+        saved_rng = None
         if resume:
-            state = self._restore(model, optimizer, scheduler)
+            state, saved_rng = self._restore(model, optimizer, scheduler)
         progress = tqdm(total=int(total_steps), initial=state["step"], disable=not (self.show_progress and acc.is_main_process),
                         desc="train", dynamic_ncols=True)
         stop = state["step"] >= total_steps
@@ -99,6 +100,10 @@ class Trainer:
             epoch_loader = acc.skip_first_batches(loader, state["batch"]) if state["batch"] else loader
             epoch_start = time.perf_counter()
             for batch in epoch_loader:
+                if saved_rng is not None:
+                    # restored only now: creating the data iterator above draws from the global RNG
+                    set_rng_state(saved_rng)
+                    saved_rng = None
                 logs = self._step(model, optimizer, scheduler, batch, beta_schedule, state["step"])
                 state["step"] += 1
                 state["batch"] += 1
@@ -184,13 +189,13 @@ class Trainer:
         save_training_state(folder, trainer_state)
         unwrapped.tokenizer.save(folder)
 
-    def _restore(self, model, optimizer, scheduler) -> dict:
+    def _restore(self, model, optimizer, scheduler) -> tuple[dict, dict]:
+        """Load weights, optimizer and schedule; return the progress counters and the RNG state."""
         saved = load_training_state(self.output / CHECKPOINT_DIR)
         self.accelerator.unwrap_model(model).load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        set_rng_state(saved["rng"])
-        return saved["progress"]
+        return saved["progress"], saved["rng"]
 
 
 def train(config: ExperimentConfig, output: str | Path, resume: bool = False, show_progress: bool = True) -> TextVAE:

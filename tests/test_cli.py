@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from textvae.cli.main import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from conftest import ptb_lines
+
+    folder = tmp_path_factory.mktemp("cli")
+    ptb_files = {"train": folder / "train.txt", "valid": folder / "valid.txt"}
+    ptb_files["train"].write_text("\n".join(ptb_lines("train", 200)) + "\n", encoding="utf-8")
+    ptb_files["valid"].write_text("\n".join(ptb_lines("valid", 60)) + "\n", encoding="utf-8")
+    out = folder / "model"
+    assert main(["train", "--output", str(out), "--quiet",
+                          "--set", f"data.train={ptb_files['train']}", "--set", f"data.valid={ptb_files['valid']}",
+                          "--set", "data.tokenizer=word", "--set", "model.encoder=gru", "--set", "model.embed_dim=32",
+                          "--set", "model.hidden_dim=32", "--set", "model.latent_dim=4", "--set", "train.epochs=1",
+                          "--set", "train.batch_size=32"]) == 0
+    return out
+
+
+def test_evaluate_sample_reconstruct_json(trained, capsys):
+    code, out, _ = run(capsys, "evaluate", "--model", str(trained), "--data", str(trained.parent / "valid.txt"), "--json")
+    result = json.loads(out)
+    assert code == 0 and result["sentences"] == 60
+    assert result["neg_elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
+    code, out, _ = run(capsys, "sample", "--model", str(trained), "-n", "3", "--json", "--seed", "0")
+    assert code == 0 and len(json.loads(out)["samples"]) == 3
+    code, out, _ = run(capsys, "reconstruct", "--model", str(trained), "the market fell", "stocks rose", "--json")
+    assert code == 0 and [r["input"] for r in json.loads(out)["reconstructions"]] == ["the market fell", "stocks rose"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sample", "--model", "/no/such/model"], "model folder not found"),
+    (["train", "--output", "x", "--config", "/no/such.yaml"], "config file not found"),
+    (["train", "--output", "x", "--set", "model.decoder=lstm"], "unknown decoder 'lstm'"),
+    (["train", "--output", "x", "--set", "trian.lr=1"], "did you mean 'train'"),
+    (["train", "--output", "x", "--set", "data.train=/no/such/file.txt"], "data file not found"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_empty_text_is_rejected(trained, capsys):
+    code, _, err = run(capsys, "reconstruct", "--model", str(trained), "  ")
+    assert code == 2 and "empty or whitespace" in err
+
+
+def test_console_script_help():
+    result = subprocess.run([sys.executable, "-m", "textvae.cli.main", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--resume" in result.stdout

@@ -1,0 +1,91 @@
+import dataclasses
+
+import pytest
+import torch
+
+from textvae import TextVAE
+from textvae.errors import CheckpointError, TextVAEError
+from textvae.io import WEIGHTS_FILE, load_tensors
+
+
+def build(config, tokenizer, **changes):
+    torch.manual_seed(0)
+    return TextVAE(dataclasses.replace(config, **changes), tokenizer)
+
+
+@pytest.mark.parametrize("decoder", ["gru", "transformer"])
+@pytest.mark.parametrize("encoder", ["gru", "minilm"])
+def test_vae_shapes_and_terms(tiny_config, word_tokenizer, ptb_texts, encoder, decoder):
+    model = build(tiny_config, word_tokenizer, encoder=encoder, decoder=decoder)
+    batch = model.make_batch(ptb_texts[:5])
+    out = model(batch, word_dropout_rate=0.2)
+    assert out.reconstruction.shape == (5,) and (out.reconstruction > 0).all()
+    assert out.kl_per_dim.shape == (5, 8) and (out.kl_per_dim >= 0).all()
+    mu, logvar = model.encode(ptb_texts[:3])
+    assert mu.shape == logvar.shape == (3, 8)
+    assert len(model.decode(mu)) == 3 and len(model.sample(4)) == 4
+    assert len(model.reconstruct(ptb_texts[:2], strategy="beam", beam_size=2)) == 2
+
+
+def test_autoencoder_has_no_kl_and_is_deterministic(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer, variational=False).eval()
+    batch = model.make_batch(ptb_texts[:4])
+    first, second = model(batch), model(batch)
+    assert first.kl_per_dim is None
+    assert torch.equal(first.reconstruction, second.reconstruction)
+    assert torch.equal(first.z, first.posterior.mu)
+
+
+def test_vae_samples_z_in_forward(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer).eval()
+    batch = model.make_batch(ptb_texts[:4])
+    assert not torch.equal(model(batch).z, model(batch).z)
+
+
+def test_language_model_baseline_has_no_latent(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer, encoder="none")
+    out = model(model.make_batch(ptb_texts[:3]))
+    assert out.kl_per_dim is None and out.z is None
+    assert len(model.sample(2)) == 2
+    with pytest.raises(TextVAEError, match="without a latent space"):
+        model.encode(["a sentence"])
+
+
+@pytest.mark.parametrize("encoder,decoder", [("gru", "gru"), ("minilm", "transformer")])
+def test_save_and_load_give_identical_outputs(tiny_config, word_tokenizer, ptb_texts, tmp_path, encoder, decoder):
+    model = build(tiny_config, word_tokenizer, encoder=encoder, decoder=decoder).eval()
+    model.save_pretrained(tmp_path)
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    mu, logvar = model.encode(ptb_texts[:3])
+    mu2, logvar2 = loaded.encode(ptb_texts[:3])
+    assert torch.equal(mu, mu2) and torch.equal(logvar, logvar2)
+    assert model.decode(mu) == loaded.decode(mu2)
+    torch.manual_seed(1)
+    a = model.sample(3, strategy="sample")
+    torch.manual_seed(1)
+    assert loaded.sample(3, strategy="sample") == a
+    if encoder == "minilm":  # a frozen pretrained encoder is reloaded from its source, not copied
+        assert not any(k.startswith("encoder.model.") for k in load_tensors(tmp_path / WEIGHTS_FILE))
+
+
+def test_broken_checkpoints_give_clear_errors(tiny_config, word_tokenizer, tmp_path):
+    with pytest.raises(CheckpointError, match="model folder not found"):
+        TextVAE.from_pretrained(tmp_path / "nope")
+    build(tiny_config, word_tokenizer).save_pretrained(tmp_path)
+    weights = tmp_path / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        TextVAE.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"format_version": 99, "model_type": "text_vae", "config": {}}')
+    with pytest.raises(CheckpointError, match="format version 99"):
+        TextVAE.from_pretrained(tmp_path)
+
+
+def test_bad_user_input(tiny_config, word_tokenizer):
+    model = build(tiny_config, word_tokenizer)
+    with pytest.raises(TextVAEError, match="empty or whitespace"):
+        model.encode(["fine", "   "])
+    with pytest.raises(TextVAEError, match=r"z must have shape \(n, 8\)"):
+        model.decode(torch.zeros(2, 3))
+    with pytest.raises(TextVAEError, match="n must be > 0"):
+        model.sample(0)

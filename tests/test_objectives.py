@@ -1,0 +1,57 @@
+import math
+
+import pytest
+import torch
+
+from textvae.config import ObjectiveConfig
+from textvae.objectives import build_beta_schedule, elbo_loss, word_dropout
+
+
+def schedule(**kwargs):
+    return build_beta_schedule(ObjectiveConfig(**kwargs))
+
+
+def test_constant_and_linear_schedules():
+    assert schedule(beta_schedule="constant", beta=0.7)(12345) == 0.7
+    linear = schedule(beta_schedule="linear", beta=1.0, anneal_steps=100)
+    assert [linear(s) for s in (0, 50, 100, 500)] == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_logistic_schedule_is_half_at_x0():
+    logistic = schedule(beta_schedule="logistic", logistic_k=0.0025, logistic_x0=2500)
+    assert logistic(2500) == pytest.approx(0.5)
+    assert logistic(0) == pytest.approx(1 / (1 + math.exp(6.25)))
+    assert logistic(10000) > 0.99
+
+
+def test_cyclical_schedule_has_zero_phase_rise_and_plateau():
+    cyc = schedule(beta_schedule="cyclical", cycle_steps=100, cycle_zero=0.2, cycle_rise=0.4)
+    assert cyc(10) == 0.0
+    assert cyc(40) == pytest.approx(0.5)
+    assert cyc(70) == 1.0
+    assert cyc(110) == 0.0  # the next cycle starts again at zero
+
+
+def test_unknown_schedule_is_a_clear_error():
+    with pytest.raises(ValueError, match="did you mean 'logistic'"):
+        ObjectiveConfig(beta_schedule="logistc").validate()
+
+
+def test_word_dropout_rate_and_kept_positions():
+    torch.manual_seed(0)
+    ids = torch.full((200, 50), 7)
+    keep = torch.zeros_like(ids, dtype=torch.bool)
+    keep[:, 0] = True
+    dropped = word_dropout(ids, 0.3, unk_id=3, keep=keep)
+    rate = (dropped[:, 1:] == 3).float().mean().item()
+    assert abs(rate - 0.3) < 0.02
+    assert (dropped[:, 0] == 7).all()
+    assert torch.equal(word_dropout(ids, 0.0, 3, keep), ids)
+
+
+def test_elbo_loss_without_latent_is_reconstruction():
+    rec = torch.tensor([3.0, 5.0])
+    terms = elbo_loss(rec, None, beta=1.0)
+    assert terms.loss.item() == 4.0 and terms.kl.sum() == 0
+    kl = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
+    assert elbo_loss(rec, kl, beta=0.5).loss.item() == 4.0 + 0.5 * 2.0

@@ -1,0 +1,54 @@
+import dataclasses
+
+import pytest
+import torch
+
+from textvae import TextVAE
+from textvae.data import TextDataset
+from textvae.metrics import active_units, evaluate_elbo, evaluate_iw_nll, iw_log_likelihood, mutual_information
+
+
+@pytest.fixture()
+def model(tiny_config, word_tokenizer):
+    torch.manual_seed(0)
+    return TextVAE(tiny_config, word_tokenizer).eval()
+
+
+def test_iw_nll_is_at_most_the_negative_elbo(model, ptb_texts):
+    dataset = TextDataset(ptb_texts[:24], model.tokenizer)
+    torch.manual_seed(0)
+    elbo = evaluate_elbo(model, dataset)
+    iw = evaluate_iw_nll(model, dataset, num_samples=64, chunk=16)
+    assert iw["iw_nll"] <= elbo["neg_elbo"]
+    assert elbo["tokens"] == sum(len(t.split()) + 1 for t in ptb_texts[:24])
+
+
+def test_iw_with_one_sample_is_the_elbo_in_expectation(model, ptb_texts):
+    from textvae.metrics.likelihood import _repeat
+
+    batch = _repeat(model.make_batch(ptb_texts[:8]), 400)  # 400 independent draws per sentence
+    torch.manual_seed(0)
+    iw1 = iw_log_likelihood(model, batch, 1).view(400, 8).mean(0)
+    with torch.no_grad():
+        out = model(batch)
+    elbo = -(out.reconstruction + out.kl_per_dim.sum(-1)).view(400, 8).mean(0)
+    assert torch.allclose(iw1, elbo, rtol=0.01)
+
+
+def test_mi_and_active_units_separate_collapsed_from_used_latents():
+    torch.manual_seed(0)
+    n, d = 2000, 8
+    collapsed_mu, collapsed_logvar = torch.zeros(n, d) + 0.001 * torch.randn(n, d), torch.zeros(n, d)
+    assert abs(mutual_information(collapsed_mu, collapsed_logvar)) < 0.05
+    assert active_units(collapsed_mu) == 0
+    used_mu, used_logvar = torch.randn(n, d), torch.full((n, d), -4.0)
+    assert mutual_information(used_mu, used_logvar) > 4.0
+    assert active_units(used_mu) == d
+    half = torch.cat([torch.randn(n, 3), torch.zeros(n, 5)], dim=1)
+    assert active_units(half) == 3
+
+
+def test_autoencoder_rejects_nothing_but_has_no_kl(tiny_config, word_tokenizer, ptb_texts):
+    ae = TextVAE(dataclasses.replace(tiny_config, variational=False), word_tokenizer)
+    result = evaluate_elbo(ae, TextDataset(ptb_texts[:10], word_tokenizer))
+    assert result["kl"] == 0.0 and result["neg_elbo"] == result["reconstruction"]

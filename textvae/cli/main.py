@@ -9,7 +9,7 @@ import warnings
 
 from textvae.errors import TextVAEError
 
-COMMANDS = ["train", "evaluate", "sample", "reconstruct"]
+COMMANDS = ["train", "evaluate", "sample", "reconstruct", "image"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,58 @@
+"""The library side of `textvae image train`: build, train, evaluate and save one model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textvae.image.config import ImageTrainConfig
+from textvae.image.data import load_image_data
+from textvae.image.metrics import iw_nll
+from textvae.image.models import build_image_model, make_config
+from textvae.image.training import evaluate_image_model, train_image_model
+from textvae.io import write_json
+
+
+def train_and_save(model_name: str, data: str, output: str | Path | None = None, data_dir: str | None = None,
+                   model_overrides: dict[str, Any] | None = None, train: ImageTrainConfig | None = None,
+                   train_limit: int | None = None, test_limit: int | None = None, iw_samples: int = 100,
+                   log=print) -> dict:
+    """Returns the test metrics; writes config.json, model.safetensors, train_config.json, metrics.json."""
+    train_config = train or ImageTrainConfig()
+    train_config.validate()
+    make_config(model_name, **(model_overrides or {}))  # fail fast on a bad name / key before loading data
+    train_data, test_data = load_image_data(data, data_dir, train_limit, test_limit)
+    c, h, w = train_data.image_shape
+    config = make_config(model_name, **{"channels": c, "height": h, "width": w,
+                                        "num_classes": max(10, train_data.num_classes), **(model_overrides or {})})
+    model = build_image_model(config)
+    log(f"{model_name} on {data}: {len(train_data)} train / {len(test_data)} test images of {c}x{h}x{w}, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters")
+    history = train_image_model(model, train_data, train_config, log=log)
+    metrics = evaluate_image_model(model, test_data)
+    if model.gaussian_latent and iw_samples > 0:
+        metrics["iw_nll"] = iw_nll(model, test_data, iw_samples)
+    metrics["train_seconds"] = history["seconds"]
+    folder = Path(output or f"runs/image-{model_name}-{data}")
+    model.save_pretrained(folder)
+    write_json(folder / "train_config.json", {**train_config.__dict__, "data": data, "data_dir": data_dir,
+                                              "train_limit": train_limit, "test_limit": test_limit})
+    write_json(folder / "metrics.json", {"test": metrics, "epoch_loss": history["epoch_loss"]})
+    log(f"test: {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items()})}")
+    log(f"saved to {folder}")
+    return metrics
+
+
+def train_from_args(args, overrides: dict[str, Any]) -> int:
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    for key, value in (("latent_dim", args.latent_dim), ("hidden_dim", args.hidden_dim), ("beta", args.beta)):
+        if value is not None:
+            overrides[key] = value
+    train = ImageTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             beta_schedule=args.beta_schedule)
+    train_and_save(args.model, args.data, args.output, args.data_dir, overrides, train, args.train_limit,
+                   args.test_limit, args.iw_samples, log=(lambda _msg: None) if args.quiet else print)
+    return 0

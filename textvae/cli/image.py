@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     d.add_argument("--out", default="image_demo", help="folder for the PNGs and summary.json")
     d.add_argument("--data", default="digits")
     d.add_argument("--data-dir", default=None)
-    d.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: 40)")
+    d.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: 100; the VQ-VAE a third of that)")
     d.set_defaults(run=run_demo)
 
 

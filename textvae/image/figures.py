@@ -59,6 +59,7 @@ def save_latent_maps(panels: dict[str, tuple[Tensor, Tensor]], path: Path, title
         sc = ax.scatter(codes[:, 0], codes[:, 1], c=labels.cpu(), cmap="tab10", s=6, alpha=0.8, vmin=-0.5, vmax=9.5)
         circle = plt.Circle((0, 0), 2.0, fill=False, ls="--", color="k", lw=0.8)
         ax.add_patch(circle)
+        ax.set_aspect("equal", adjustable="datalim")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")

@@ -26,12 +26,12 @@ def test_iw_nll_is_at_most_the_negative_elbo(model, ptb_texts):
 def test_iw_with_one_sample_is_the_elbo_in_expectation(model, ptb_texts):
     from textvae.metrics.likelihood import _repeat
 
-    batch = _repeat(model.make_batch(ptb_texts[:8]), 400)  # 400 independent draws per sentence
+    batch = _repeat(model.make_batch(ptb_texts[:8]), 150)  # 150 independent draws per sentence
     torch.manual_seed(0)
-    iw1 = iw_log_likelihood(model, batch, 1).view(400, 8).mean(0)
+    iw1 = iw_log_likelihood(model, batch, 1).view(150, 8).mean(0)
     with torch.no_grad():
         out = model(batch)
-    elbo = -(out.reconstruction + out.kl_per_dim.sum(-1)).view(400, 8).mean(0)
+    elbo = -(out.reconstruction + out.kl_per_dim.sum(-1)).view(150, 8).mean(0)
     assert torch.allclose(iw1, elbo, rtol=0.01)
 
 

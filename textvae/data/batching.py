@@ -44,9 +44,12 @@ class TextDataset(Dataset):
         return batch
 
 
+PAD_MULTIPLE = 8  # widths are rounded up so few distinct shapes occur (bounded kernel caches)
+
+
 def pad_batch(ids: list[list[int]]) -> dict[str, Tensor]:
     """{'input_ids': BOS + ids, 'target_ids': ids + EOS, 'lengths'} as padded (B, T) tensors."""
-    width = max(len(x) for x in ids) + 1
+    width = -(-(max(len(x) for x in ids) + 1) // PAD_MULTIPLE) * PAD_MULTIPLE
     inputs = torch.full((len(ids), width), PAD, dtype=torch.long)
     targets = torch.full((len(ids), width), PAD, dtype=torch.long)
     for row, seq in enumerate(ids):

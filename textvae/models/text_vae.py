@@ -74,15 +74,18 @@ class TextVAE(nn.Module):
         return self.posterior_head(self.encoder(batch))
 
     def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None) -> Tensor:
-        """-log p(x|z) per example (B,), summed over tokens including EOS; only real tokens are projected."""
+        """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored).
+
+        The whole padded (B, T) grid is projected: with length-bucketed batches padding is small, and a
+        few fixed shapes keep oneDNN's per-shape kernel caches (and memory) bounded under bf16.
+        """
         inputs = batch["input_ids"] if input_ids is None else input_ids
         hidden = self.decoder(inputs, z)
         targets = batch["target_ids"]
-        mask = targets != PAD
-        logits = self.decoder.project(hidden[mask])
-        token_nll = F.cross_entropy(logits.float(), targets[mask], reduction="none")
-        rows = torch.arange(targets.shape[0], device=targets.device).unsqueeze(1).expand_as(targets)[mask]
-        return torch.zeros(targets.shape[0], device=targets.device).index_add_(0, rows, token_nll)
+        logits = self.decoder.project(hidden)
+        token_nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=PAD,
+                                    reduction="none")
+        return token_nll.view_as(targets).sum(-1)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""

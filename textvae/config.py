@@ -105,8 +105,10 @@ class DataConfig:
     lowercase: bool = False
     max_length: int = 64  # training sentences are truncated to this many tokens (EOS excluded)
     max_examples: int | None = None  # keep only the first N training examples
+    valid_fraction: float = 0.0  # with no data.valid: hold out this last fraction of the training texts
 
     def validate(self) -> None:
+        _require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
         _require(self.max_length > 0, f"data.max_length must be > 0, got {self.max_length}")
         _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
         _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")

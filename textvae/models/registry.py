@@ -9,12 +9,13 @@ from textvae.registry import Registry
 
 MODELS: Registry[type] = Registry("model type")
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-DEFAULT_MODEL = "ptb-gru-vae"
+DEFAULT_MODEL = "qqp-gru-vae"  # the VAE used when no model folder is given
+DEFAULT_AE = "qqp-gru-ae"  # its autoencoder twin, for the deterministic-vs-sampled contrast
 
 
-def default_model_path() -> Path:
-    """The model shipped inside the package, used when no model folder is given."""
-    path = BUNDLED / DEFAULT_MODEL
+def default_model_path(name: str = DEFAULT_MODEL) -> Path:
+    """A model shipped inside the package (see textvae/bundled/README.md)."""
+    path = BUNDLED / name
     if not path.is_dir():
         raise CheckpointError(f"no model folder given and no bundled model at {path}")
     return path

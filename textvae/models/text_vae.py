@@ -164,6 +164,19 @@ class TextVAE(nn.Module):
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
+    def paraphrase(self, text: str, n: int = 5, scale: float = 1.0, strategy: str = "greedy", rerank: bool = True,
+                   **options) -> list[str]:
+        """Up to n distinct paraphrases: decode z = mu + scale * sigma * eps around the input's posterior."""
+        from textvae.apps.paraphrase import paraphrase
+
+        return paraphrase(self, text, n=n, scale=scale, strategy=strategy, rerank=rerank, **options)
+
+    def interpolate(self, a: str, b: str, steps: int = 8, method: str = "linear", **options) -> list[str]:
+        """Greedy decodes along a linear or slerp path between the posterior means of a and b."""
+        from textvae.apps.interpolate import interpolate
+
+        return interpolate(self, a, b, steps=steps, method=method, **options)
+
     # ---- save / load ------------------------------------------------------------------------
     def _frozen_keys(self) -> set[str]:
         """Weights of a frozen pretrained encoder: reloaded from their source, not saved."""

@@ -47,18 +47,21 @@ class Trainer:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
 
     # ---- set-up -----------------------------------------------------------------------------
-    def _datasets(self, tokenizer) -> tuple[TextDataset, TextDataset | None]:
+    def _texts(self) -> tuple[list[str], list[str] | None]:
+        """Training and validation texts (validation held out from training when asked)."""
         data = self.config.data
-        texts = load_texts(data.train, data.column)[: data.max_examples]
-        train = TextDataset(texts, tokenizer, data.max_length)
-        valid = TextDataset(load_texts(data.valid, data.column), tokenizer) if data.valid else None
-        return train, valid
+        train = load_texts(data.train, data.column)
+        if data.valid:
+            return train[: data.max_examples], load_texts(data.valid, data.column)
+        if data.valid_fraction:
+            cut = len(train) - max(1, int(len(train) * data.valid_fraction))
+            return train[:cut][: data.max_examples], train[cut:]
+        return train[: data.max_examples], None
 
-    def _tokenizer(self, resume: bool):
+    def _tokenizer(self, texts: list[str], resume: bool):
         if resume and (self.output / CHECKPOINT_DIR / "tokenizer.json").is_file():
             return load_tokenizer(self.output / CHECKPOINT_DIR)
         data = self.config.data
-        texts = load_texts(data.train, data.column)[: data.max_examples]
         return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
 
     def _cache_features(self, model: TextVAE, *datasets: TextDataset | None) -> None:
@@ -75,8 +78,10 @@ class Trainer:
         self.output.mkdir(parents=True, exist_ok=True)
         if acc.is_main_process:
             (self.output / EXPERIMENT_FILE).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
-        tokenizer = self._tokenizer(resume)
-        train_set, valid_set = self._datasets(tokenizer)
+        train_texts, valid_texts = self._texts()
+        tokenizer = self._tokenizer(train_texts, resume)
+        train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length)
+        valid_set = TextDataset(valid_texts, tokenizer) if valid_texts else None
         model = TextVAE(cfg.model, tokenizer)
         self._cache_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)

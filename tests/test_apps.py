@@ -1,0 +1,92 @@
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from textvae import TextVAE
+from textvae.apps import contrast, latent_path
+from textvae.cli.main import main
+from textvae.errors import TextVAEError
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny VAE and its AE twin (GRU encoder), briefly fitted to real PTB sentences and saved."""
+    from conftest import ptb_lines
+
+    from textvae.config import ModelConfig
+    from textvae.data import TextDataset, train_tokenizer
+    from textvae.data.batching import BucketBatchSampler
+
+    texts = ptb_lines("train", 200)
+    tokenizer = train_tokenizer("word", texts, 0, False)
+    config = ModelConfig(encoder="gru", latent_dim=8, embed_dim=32, hidden_dim=48, dropout=0.0, max_length=15)
+    folder = tmp_path_factory.mktemp("apps")
+    for name, variational in (("vae", True), ("ae", False)):
+        torch.manual_seed(0)
+        model = TextVAE(dataclasses.replace(config, variational=variational), tokenizer)
+        dataset = TextDataset(texts, tokenizer)
+        optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+        for indices in list(BucketBatchSampler(dataset.lengths, 20)) * 3:
+            out = model(dataset.collate(indices))
+            kl = out.kl_per_dim.sum(-1).mean() * 0.1 if out.kl_per_dim is not None else 0
+            loss = out.reconstruction.mean() + kl
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.save_pretrained(folder / name)
+    return folder / "vae", folder / "ae"
+
+
+def test_paraphrases_are_distinct_and_never_the_input(models):
+    vae = TextVAE.from_pretrained(models[0], device="cpu")
+    text = "the company said it would buy the shares"
+    torch.manual_seed(0)
+    out = vae.paraphrase(text, n=5, scale=2.0, strategy="sample")
+    assert 0 < len(out) <= 5
+    assert len({o.lower() for o in out}) == len(out) and text not in out
+    # scale 0 is the deterministic reconstruction: one candidate at most
+    assert len(vae.paraphrase(text, n=5, scale=0.0)) <= 1
+    with pytest.raises(TextVAEError, match="scale must be >= 0"):
+        vae.paraphrase(text, scale=-1)
+
+
+def test_latent_paths_start_and_end_at_the_endpoints():
+    a, b = torch.randn(6), torch.randn(6)
+    for method in ("linear", "slerp"):
+        path = latent_path(a, b, 5, method)
+        assert path.shape == (5, 6)
+        assert torch.allclose(path[0], a, atol=1e-5) and torch.allclose(path[-1], b, atol=1e-5)
+    with pytest.raises(TextVAEError, match="steps must be >= 2"):
+        latent_path(a, b, 1)
+
+
+def test_interpolation_endpoints_are_the_reconstructions(models):
+    vae = TextVAE.from_pretrained(models[0], device="cpu")
+    a, b = "the market fell", "stocks rose sharply"
+    path = vae.interpolate(a, b, steps=5, method="slerp")
+    assert len(path) == 5
+    assert path[0] == vae.reconstruct([a])[0] and path[-1] == vae.reconstruct([b])[0]
+
+
+def test_contrast_needs_a_vae_and_an_ae(models):
+    vae = TextVAE.from_pretrained(models[0], device="cpu")
+    ae = TextVAE.from_pretrained(models[1], device="cpu")
+    result = contrast(vae, ae, "the market fell", n=3)
+    assert len(result["vae_posterior_samples"]) == 3 and len(result["ae_random_z"]) == 3
+    assert result["ae_reconstruction"] == ae.reconstruct(["the market fell"])[0]
+    with pytest.raises(TextVAEError, match="must be an autoencoder"):
+        contrast(vae, vae, "x")
+
+
+def test_app_commands_print_json(models, capsys):
+    vae, ae = (str(p) for p in models)
+    assert main(["paraphrase", "--model", vae, "the market fell", "-n", "3", "--json", "--seed", "0",
+                 "--strategy", "sample"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["input"] == "the market fell" and len(result["paraphrases"]) <= 3
+    assert main(["interpolate", "--model", vae, "the market fell", "stocks rose", "--steps", "4", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["path"]) == 4
+    assert main(["contrast", "--model", vae, "--ae-model", ae, "the market fell", "-n", "2", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) >= {"ae_reconstruction", "vae_prior_samples", "ae_random_z"}

@@ -1,0 +1,45 @@
+"""textvae demo: paraphrases, an interpolation and the deterministic-vs-sampled contrast, offline."""
+
+from __future__ import annotations
+
+EXAMPLES = ["How can I learn to play the guitar?", "What is the best way to lose weight?",
+            "Why is the sky blue?"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("demo", help="show what the bundled models do (offline, a few seconds)")
+    p.add_argument("--model", default=None, help="VAE folder (default: the bundled VAE)")
+    p.add_argument("--ae-model", default=None, help="autoencoder folder (default: the bundled AE)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import time
+
+    import torch
+
+    from textvae import TextVAE
+    from textvae.apps import contrast
+    from textvae.cli.contrast import format_contrast
+    from textvae.models.registry import DEFAULT_AE, default_model_path
+
+    torch.manual_seed(args.seed)
+    start = time.perf_counter()
+    vae = TextVAE.from_pretrained(args.model, device="cpu")
+    ae = TextVAE.from_pretrained(args.ae_model or default_model_path(DEFAULT_AE), device="cpu")
+    print("== Paraphrases: decode z = mu + sigma * eps around each sentence's posterior ==")
+    for text in EXAMPLES:
+        print(f"{text}")
+        for para in vae.paraphrase(text, n=4, scale=1.0):
+            print(f"    ~ {para}")
+    a, b = EXAMPLES[0], EXAMPLES[2]
+    print("\n== Interpolation between two posterior means (VAE, then AE) ==")
+    for name, model in (("VAE", vae), ("AE", ae)):
+        print(f"[{name}]")
+        for i, text in enumerate(model.interpolate(a, b, steps=6)):
+            print(f"  {i / 5:.1f}  {text}")
+    print("\n== Deterministic vs sampled ==")
+    print("\n".join(format_contrast(contrast(vae, ae, EXAMPLES[1], n=3))))
+    print(f"\n(done in {time.perf_counter() - start:.1f} s; try `textvae paraphrase \"your sentence\"`)")
+    return 0

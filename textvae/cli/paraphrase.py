@@ -1,0 +1,34 @@
+"""textvae paraphrase [--model DIR] TEXT -n 5 [--scale S] [--json]"""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    from textvae.cli.common import add_decoding_args, add_json_arg, add_model_arg
+
+    p = sub.add_parser("paraphrase", help="paraphrases by sampling z around the sentence's posterior",
+                       description="Draw z = mu + S * sigma * eps around TEXT's posterior, decode, drop duplicates "
+                                   "and the input, rerank by similarity to the input.")
+    add_model_arg(p)
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("-n", type=int, default=5, help="number of paraphrases")
+    p.add_argument("--scale", type=float, default=1.0, help="S: 0 = deterministic reconstruction, larger = more varied")
+    p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of similarity order")
+    add_decoding_args(p)
+    add_json_arg(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from textvae.apps.similarity import cosine_to
+    from textvae.cli.common import decoding_options, emit, load_model, seed
+
+    seed(args)
+    model = load_model(args)
+    outputs = model.paraphrase(args.text, n=args.n, scale=args.scale, strategy=args.strategy,
+                               rerank=not args.no_rerank, **decoding_options(args))
+    scores = cosine_to(model, args.text, outputs)
+    rows = [{"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, scores)]
+    emit(args, {"input": args.text, "scale": args.scale, "paraphrases": rows},
+         [f"{r['similarity']:.2f}  {r['text']}" for r in rows] or ["(no paraphrase differs from the input)"])
+    return 0

@@ -9,7 +9,7 @@ import warnings
 
 from textvae.errors import TextVAEError
 
-COMMANDS = ["train", "evaluate", "sample", "reconstruct", "image"]
+COMMANDS = ["train", "evaluate", "sample", "reconstruct", "paraphrase", "interpolate", "contrast", "demo", "image"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,18 @@
 import pytest
 import torch
 
-from textvae.data import BOS, EOS, PAD, UNK, BucketBatchSampler, TextDataset, load_texts, load_tokenizer, pad_batch, train_tokenizer
+from textvae.data import (
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    BucketBatchSampler,
+    TextDataset,
+    load_texts,
+    load_tokenizer,
+    pad_batch,
+    train_tokenizer,
+)
 from textvae.errors import CheckpointError, DataError
 
 

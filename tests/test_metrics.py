@@ -5,7 +5,13 @@ import torch
 
 from textvae import TextVAE
 from textvae.data import TextDataset
-from textvae.metrics import active_units, evaluate_elbo, evaluate_iw_nll, iw_log_likelihood, mutual_information
+from textvae.metrics import (
+    active_units,
+    evaluate_elbo,
+    evaluate_iw_nll,
+    iw_log_likelihood,
+    mutual_information,
+)
 
 
 @pytest.fixture()

@@ -4,7 +4,6 @@ validate with clear errors and round-trip through JSON."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from dataclasses import dataclass, field

@@ -1,0 +1,153 @@
+"""Paraphrase evaluation on the QQP-50K test pairs (Gupta et al. 2018 setting).
+
+Every number is reported twice: on all 4,000 test pairs and on the "unseen" pairs whose source and
+reference both do not occur (case-insensitive, exact) anywhere in the training file.
+
+    python scripts/eval_paraphrase.py                        # bundled VAE, scales 0 / 0.5 / 1 / 2
+    python scripts/eval_paraphrase.py --model runs/my_vae --limit 500 --samples 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textvae import TextVAE  # noqa: E402
+from textvae.apps.similarity import sentence_embeddings  # noqa: E402
+from textvae.data import load_texts  # noqa: E402
+from textvae.latent import DiagonalGaussian  # noqa: E402
+from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k"
+RESULTS = ROOT / "benchmarks" / "results" / "paraphrase.json"
+DOC = ROOT / "docs" / "RESULTS.md"
+
+
+def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
+    seen = {t.lower() for t in load_texts(train_file, 0) + load_texts(train_file, 1)}
+    return [s.lower() not in seen and r.lower() not in seen for s, r in zip(sources, references)]
+
+
+def embed(model, texts: list[str], batch: int = 256) -> torch.Tensor:
+    return torch.cat([sentence_embeddings(model, texts[i : i + batch]) for i in range(0, len(texts), batch)])
+
+
+def sample_paraphrases(model, sources: list[str], scale: float, samples: int, batch: int = 256) -> list[list[str]]:
+    """`samples` greedy decodes of z = mu + scale * sigma * eps for every source (batched)."""
+    out: list[list[str]] = [[] for _ in sources]
+    for start in range(0, len(sources), batch):
+        chunk = sources[start : start + batch]
+        mu, logvar = model.encode(chunk)
+        posterior = DiagonalGaussian(mu, logvar)
+        for _ in range(samples):
+            z = posterior.rsample(scale=scale) if scale > 0 else mu
+            for i, text in enumerate(model.decode(z)):
+                out[start + i].append(text)
+    return out
+
+
+def pick(model, sources: list[str], candidates: list[list[str]], source_vecs: torch.Tensor) -> list[str]:
+    """Per source, the candidate most similar to it that is not the source itself (as paraphrase() does)."""
+    flat = [c for group in candidates for c in group]
+    vecs = embed(model, flat).view(len(sources), -1, source_vecs.shape[1])
+    scores = (vecs @ source_vecs.unsqueeze(-1)).squeeze(-1)
+    chosen = []
+    for i, (source, group) in enumerate(zip(sources, candidates)):
+        order = sorted(range(len(group)), key=lambda j: -scores[i, j].item())
+        different = [group[j] for j in order if group[j].lower().strip() != source.lower().strip()]
+        chosen.append(different[0] if different else group[order[0]])
+    return chosen
+
+
+def score(outputs: list[str], groups: list[list[str]], sources: list[str], refs: list[str],
+          similarity: list[float]) -> dict:
+    bleu_ref, bleu_src = corpus_bleu(outputs, refs), corpus_bleu(outputs, sources)
+    all_samples = [s for g in groups for s in g]
+    return {"bleu_ref": bleu_ref, "bleu_src": bleu_src, "ibleu": ibleu(bleu_ref, bleu_src),
+            "self_bleu": self_bleu(groups) if len(groups[0]) > 1 else None,
+            "distinct_1": distinct_n(all_samples, 1), "distinct_2": distinct_n(all_samples, 2),
+            "similarity": sum(similarity) / len(similarity), "pairs": len(outputs)}
+
+
+def subsets(mask: list[bool]) -> dict[str, list[int]]:
+    return {"all": list(range(len(mask))), "unseen": [i for i, m in enumerate(mask) if m]}
+
+
+def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, mask) -> list[dict]:
+    sims = (embed(model, outputs) * source_vecs).sum(-1).tolist()
+    rows = []
+    for subset, idx in subsets(mask).items():
+        pick_ = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        rows.append({"row": name, "subset": subset,
+                     **score(pick_(outputs), pick_(groups), pick_(sources), pick_(refs), pick_(sims))})
+    return rows
+
+
+def fmt(v) -> str:
+    return "–" if v is None else (f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}") if isinstance(v, float) else str(v)
+
+
+def table(rows: list[dict]) -> str:
+    keys = ["bleu_ref", "bleu_src", "ibleu", "self_bleu", "distinct_1", "distinct_2", "similarity"]
+    lines = ["| row | subset | pairs | BLEU-ref | BLEU-src | iBLEU | self-BLEU | dist-1 | dist-2 | sim |",
+             "|" + "---|" * 10]
+    for r in rows:
+        lines.append(f"| {r['row']} | {r['subset']} | {r['pairs']} | " + " | ".join(fmt(r[k]) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="VAE folder (default: the bundled model)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
+    parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test pairs (smoke runs)")
+    parser.add_argument("--data", default=str(DATA))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    data = Path(args.data)
+    sources = load_texts(data / "test.tsv", 0, drop_empty=False)[: args.limit]
+    refs = load_texts(data / "test.tsv", 1, drop_empty=False)[: args.limit]
+    mask = unseen_mask(sources, refs, data / "train.tsv")
+    print(f"{len(sources)} test pairs, {sum(mask)} unseen")
+    model = TextVAE.from_pretrained(args.model, device="cpu")
+    source_vecs = embed(model, sources)
+    rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, mask)
+    for scale in args.scales:
+        start = time.perf_counter()
+        groups = sample_paraphrases(model, sources, scale, args.samples)
+        outputs = pick(model, sources, groups, source_vecs)
+        rows += evaluate_row(f"vae sample, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
+        print(f"scale {scale:g}: {time.perf_counter() - start:.0f} s")
+    markdown = table(rows)
+    print(markdown)
+    if args.limit is None:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({"model": args.model or "bundled", "samples": args.samples,
+                                       "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
+        update_doc(markdown, "python " + " ".join(sys.argv))
+        print(f"wrote {RESULTS} and {DOC}")
+
+
+def update_doc(markdown: str, command: str) -> None:
+    start, end = "<!-- paraphrase:start -->", "<!-- paraphrase:end -->"
+    text = DOC.read_text() if DOC.exists() else "# Results\n"
+    block = f"{start}\n{markdown}\n\nCommand: `{command}`\n{end}"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n## Paraphrase (QQP-50K test)\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -86,9 +86,8 @@ def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, mask)
     sims = (embed(model, outputs) * source_vecs).sum(-1).tolist()
     rows = []
     for subset, idx in subsets(mask).items():
-        pick_ = lambda xs: [xs[i] for i in idx]  # noqa: E731
-        rows.append({"row": name, "subset": subset,
-                     **score(pick_(outputs), pick_(groups), pick_(sources), pick_(refs), pick_(sims))})
+        part = [[xs[i] for i in idx] for xs in (outputs, groups, sources, refs, sims)]
+        rows.append({"row": name, "subset": subset, **score(*part)})
     return rows
 
 

@@ -21,7 +21,7 @@ def _tile(images: Tensor, nrow: int, pad: int = 1) -> Tensor:
     for i in range(n):
         r, col = divmod(i, nrow)
         canvas[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + col * (w + pad):pad + col * (w + pad) + w] = images[i]
-    return canvas[0] if c == 1 else canvas.permute(1, 2, 0)
+    return (canvas[0] if c == 1 else canvas.permute(1, 2, 0)).numpy()
 
 
 def _save(fig, path: Path) -> Path:
@@ -34,7 +34,7 @@ def _save(fig, path: Path) -> Path:
 
 def save_grid(images: Tensor, path: Path, nrow: int, title: str = "", row_labels: list[str] | None = None) -> Path:
     """A grid of images, `nrow` per row, with optional labels on the left of each row."""
-    canvas = _tile(images, nrow)
+    canvas = _tile(images, nrow)  # numpy array
     rows = (len(images) + nrow - 1) // nrow
     fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * nrow + 1), max(1.2, 0.45 * rows + 0.6)))
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -55,8 +55,8 @@ def save_latent_maps(panels: dict[str, tuple[Tensor, Tensor]], path: Path, title
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
     axes = [axes] if len(panels) == 1 else axes
     for ax, (name, (codes, labels)) in zip(axes, panels.items(), strict=True):
-        codes = codes.detach().cpu()
-        sc = ax.scatter(codes[:, 0], codes[:, 1], c=labels.cpu(), cmap="tab10", s=6, alpha=0.8, vmin=-0.5, vmax=9.5)
+        codes, labels = codes.detach().cpu().numpy(), labels.cpu().numpy()
+        sc = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=6, alpha=0.8, vmin=-0.5, vmax=9.5)
         circle = plt.Circle((0, 0), 2.0, fill=False, ls="--", color="k", lw=0.8)
         ax.add_patch(circle)
         ax.set_aspect("equal", adjustable="datalim")
@@ -91,7 +91,7 @@ def save_code_usage(counts: Tensor, path: Path, title: str = "") -> Path:
     perplexity = torch.exp(-(p * p.clamp_min(1e-12).log()).sum()).item()
     order = torch.argsort(counts, descending=True)
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.bar(range(len(counts)), counts[order])
+    ax.bar(range(len(counts)), counts[order].numpy())
     ax.set_xlabel("code (sorted by use)")
     ax.set_ylabel("times chosen")
     used = int((counts > 0).sum())

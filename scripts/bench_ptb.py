@@ -23,6 +23,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from results_doc import DOC, update_section  # noqa: E402
+
 from textvae import TextVAE  # noqa: E402
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import TextDataset, load_texts  # noqa: E402
@@ -39,7 +41,6 @@ ROWS = {
 }
 QUICK = ["train.max_steps=20", "train.epochs=1", "data.max_examples=2000"]
 RESULTS = ROOT / "benchmarks" / "results" / "ptb.json"
-DOC = ROOT / "docs" / "RESULTS.md"
 
 
 class PeakRSS:
@@ -126,17 +127,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_doc(markdown: str, command: str) -> None:
-    start, end = "<!-- ptb:start -->", "<!-- ptb:end -->"
-    text = DOC.read_text() if DOC.exists() else "# Results\n"
-    block = f"{start}\n{markdown}\n\nCommand: `{command}`\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n## PTB benchmark\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
@@ -184,9 +174,9 @@ def main() -> None:
             min((r for r in ordered if r["kind"] == "vae" and r["config"] != "bowman_reference"),
                 key=lambda r: r["iw_nll"])["best"] = True
         RESULTS.write_text(json.dumps(ordered, indent=2) + "\n")
-        update_doc(table(ordered) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = exp(total NLL / tokens), tokens = "
-                   "words + one EOS per sentence (82,430 on the PTB test set).",
-                   "python " + " ".join(sys.argv))
+        update_section("ptb", "PTB benchmark", table(ordered) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
+                       "exp(total NLL / tokens), tokens = words + one EOS per sentence (82,430 on the PTB test set).",
+                       "python " + " ".join(sys.argv))
         print(f"wrote {RESULTS} and {DOC}")
 
 

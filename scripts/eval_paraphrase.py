@@ -21,6 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from results_doc import DOC, update_section  # noqa: E402
+
 from textvae import TextVAE  # noqa: E402
 from textvae.apps.similarity import sentence_embeddings  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
@@ -29,7 +31,6 @@ from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu
 
 DATA = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k"
 RESULTS = ROOT / "benchmarks" / "results" / "paraphrase.json"
-DOC = ROOT / "docs" / "RESULTS.md"
 
 
 def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
@@ -133,19 +134,8 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"model": args.model or "bundled", "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
-        update_doc(markdown, "python " + " ".join(sys.argv))
+        update_section("paraphrase", "Paraphrase (QQP-50K test)", markdown, "python " + " ".join(sys.argv))
         print(f"wrote {RESULTS} and {DOC}")
-
-
-def update_doc(markdown: str, command: str) -> None:
-    start, end = "<!-- paraphrase:start -->", "<!-- paraphrase:end -->"
-    text = DOC.read_text() if DOC.exists() else "# Results\n"
-    block = f"{start}\n{markdown}\n\nCommand: `{command}`\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n## Paraphrase (QQP-50K test)\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 if __name__ == "__main__":

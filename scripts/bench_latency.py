@@ -1,0 +1,63 @@
+"""Paraphrase latency with the bundled model: median warm wall time on this machine.
+
+    python scripts/bench_latency.py [--model DIR] [--repeats 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textvae import TextVAE  # noqa: E402
+from textvae.latent import DiagonalGaussian  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "latency.json"
+SENTENCE = "How can I improve my English speaking skills?"
+
+
+def median_ms(fn, repeats: int) -> float:
+    for _ in range(3):  # warm-up
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = TextVAE.from_pretrained(args.model, device="cpu")
+
+    def ten_samples() -> list[str]:
+        mu, logvar = model.encode([SENTENCE])
+        return model.decode(DiagonalGaussian(mu.expand(10, -1), logvar.expand(10, -1)).rsample())
+
+    rows = {
+        "encode + decode 10 samples (greedy)": median_ms(ten_samples, args.repeats),
+        "paraphrase(n=10): 30 draws, dedupe, rerank": median_ms(lambda: model.paraphrase(SENTENCE, n=10), args.repeats),
+    }
+    for name, ms in rows.items():
+        print(f"{ms:8.1f} ms  {name}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"sentence": SENTENCE, "threads": torch.get_num_threads(), "median_ms": rows,
+                                   "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

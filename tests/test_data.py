@@ -86,3 +86,12 @@ def test_bucketed_batches_cover_everything_once_and_are_reproducible(ptb_texts, 
     collated = ds.collate(batches[0])
     assert collated["input_ids"].shape == collated["target_ids"].shape
     assert isinstance(collated["texts"][0], str) and collated["lengths"].dtype == torch.long
+
+
+def test_hugging_face_dataset_folder_through_datasets(tmp_path):
+    folder = tmp_path / "my_dataset"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"sentence": "first one", "label": 0}\n{"sentence": "second", "label": 1}\n')
+    assert load_texts(f"{folder}:train", column="sentence") == ["first one", "second"]
+    with pytest.raises(DataError, match="has no column 'text'; columns: sentence, label"):
+        load_texts(str(folder), column="text")

@@ -89,3 +89,19 @@ def test_bad_user_input(tiny_config, word_tokenizer):
         model.decode(torch.zeros(2, 3))
     with pytest.raises(TextVAEError, match="n must be > 0"):
         model.sample(0)
+
+
+def test_top_layers_of_the_pretrained_encoder_train_and_are_saved(tiny_config, word_tokenizer, ptb_texts, tmp_path):
+    model = build(tiny_config, word_tokenizer, encoder="minilm", encoder_trainable_layers=1)
+    trainable = {n for n, p in model.encoder.model.named_parameters() if p.requires_grad}
+    assert trainable and all(".5." in n for n in trainable)  # MiniLM has 6 layers: only the top one
+    assert model.encoder.training is False or model.encoder.frozen is False
+    with torch.no_grad():
+        for name, p in model.encoder.model.named_parameters():
+            if p.requires_grad:
+                p.add_(0.01)  # as if fine-tuned
+    model.eval().save_pretrained(tmp_path)
+    saved = load_tensors(tmp_path / WEIGHTS_FILE)
+    assert {f"encoder.model.{n}" for n in trainable} <= saved.keys()
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    assert torch.equal(model.encode(ptb_texts[:2])[0], loaded.encode(ptb_texts[:2])[0])

@@ -38,7 +38,7 @@ def _load_hf(spec: str, column: int | str) -> list[str]:
     """'name' or 'name:split' (default split 'train') through datasets.load_dataset."""
     import datasets
 
-    name, _, split = spec.partition(":")
+    name, _, split = spec.rpartition(":") if ":" in spec else (spec, "", "")
     try:
         dataset = datasets.load_dataset(name, split=split or "train")
     except Exception as err:  # datasets raises many types for a missing name or no network
@@ -58,16 +58,15 @@ def load_texts(spec: str | Path, column: int | str = 0, drop_empty: bool = True)
     """All texts of a data source, stripped; empty lines are dropped with a warning.
 
     A path ending in .tsv/.tab yields `column` of each line; any other existing file is one text per
-    line; anything else is treated as a Hugging Face dataset 'name[:split]'.
+    line; anything else (a hub name or a local dataset folder) goes to `datasets.load_dataset` as
+    'name[:split]'.
     """
     path = Path(spec)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; give a text file, a TSV file or a dataset name")
     if path.is_file():
         lines = _read_lines(path)
         texts = _column(lines, column, path) if path.suffix.lower() in TSV_SUFFIXES else lines
         where = str(path)
-    elif looks_like_path(str(spec)):
+    elif looks_like_path(str(spec)) and not Path(str(spec).rsplit(":", 1)[0]).is_dir():
         raise DataError(f"data file not found: {spec}")
     else:
         texts = _load_hf(str(spec), column)

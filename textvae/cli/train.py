@@ -16,11 +16,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import os
+
     from textvae.config import load_experiment
     from textvae.training import train
 
     config = load_experiment(args.config, args.overrides)
     model = train(config, args.output, resume=args.resume, show_progress=not args.quiet)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun / accelerate launch only rank 0 reports
+        return 0
     print(f"saved to {args.output}")
     if model.has_latent:
         for text in model.sample(3):

@@ -64,10 +64,15 @@ def pad_batch(ids: list[list[int]]) -> dict[str, Tensor]:
 
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of similar length (little padding). Shuffled pools of `pool` batches are sorted by
-    length, then the batch order is shuffled; deterministic given (seed, epoch)."""
+    length, then the batch order is shuffled; deterministic given (seed, epoch).
 
-    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = True, seed: int = 0, pool: int = 50) -> None:
+    `short_last` yields the one short batch last, as Accelerate's DDP sharding expects (a short batch
+    in the middle would make it drop batches)."""
+
+    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool = True, seed: int = 0, pool: int = 50,
+                 short_last: bool = False) -> None:
         self.lengths = lengths
+        self.short_last = short_last
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -92,5 +97,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         for start in range(0, len(order), size):
             chunk = sorted(order[start : start + size], key=lambda i: self.lengths[i])
             batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        for b in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[b]
+        shuffled = [batches[b] for b in torch.randperm(len(batches), generator=generator).tolist()]
+        if self.short_last:
+            shuffled.sort(key=lambda batch: len(batch) < self.batch_size)  # stable: only the short one moves
+        yield from shuffled

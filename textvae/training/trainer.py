@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -42,7 +43,9 @@ class Trainer:
         self.config = config
         self.output = Path(output)
         self.show_progress = show_progress
-        self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision)
+        # torchrun / `accelerate launch` on a machine without GPUs: DDP over CPU processes (gloo)
+        cpu_ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+        self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision, cpu=cpu_ddp)
         if not config.data.train:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
 
@@ -84,14 +87,16 @@ class Trainer:
         valid_set = TextDataset(valid_texts, tokenizer) if valid_texts else None
         model = TextVAE(cfg.model, tokenizer)
         self._cache_features(model, train_set, valid_set)
-        sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)
+        sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
+                                     short_last=acc.num_processes > 1)
         loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)
-        steps_per_epoch = len(sampler)
-        total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr,
                                       weight_decay=cfg.train.weight_decay, fused=True)
+        model, optimizer, loader = acc.prepare(model, optimizer, loader)
+        steps_per_epoch = len(loader)  # this process's share of the batches under DDP
+        total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
+        # not prepared: Accelerate would step it once per process; the schedule counts optimizer steps
         scheduler = get_scheduler(cfg.train.lr_schedule, optimizer, cfg.train.warmup_steps, int(total_steps))
-        model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
         beta_schedule = build_beta_schedule(cfg.objective)
         state = {"step": 0, "epoch": 0, "batch": 0, "best": math.inf, "bad_evals": 0}
         saved_rng = None
@@ -123,6 +128,8 @@ class Trainer:
                 if stop or state["step"] >= total_steps:
                     stop = True
                     break
+            else:  # the loader ran out: the epoch ended even if its length was counted differently
+                state["batch"] = max(state["batch"], steps_per_epoch)
             if state["batch"] >= steps_per_epoch:  # a full epoch ended
                 self._log({"step": state["step"], "epoch": state["epoch"],
                            "epoch_seconds": time.perf_counter() - epoch_start})
@@ -144,7 +151,10 @@ class Trainer:
         with self.accelerator.autocast():
             out = model(batch, word_dropout_rate=cfg.objective.word_dropout)
         terms = elbo_loss(out.reconstruction, out.kl_per_dim, beta, cfg.objective.free_bits)
-        if not torch.isfinite(terms.loss):
+        bad = (~torch.isfinite(terms.loss.detach())).float()
+        if self.accelerator.num_processes > 1:  # every process stops together, none waits in a collective
+            bad = self.accelerator.reduce(bad, "sum")
+        if bad:
             raise TextVAEError(f"non-finite loss ({terms.loss.item()}) at step {step}; the last good model and "
                                f"checkpoint are kept in {self.output} (try a lower train.lr or mixed_precision: no)")
         optimizer.zero_grad(set_to_none=True)

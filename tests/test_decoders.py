@@ -61,3 +61,14 @@ def test_invalid_decoding_options():
         decode_latents(decoder, torch.randn(1, D), 1, "sample", DecodingOptions(top_p=1.5))
     with pytest.raises(ConfigError, match="unknown decoding strategy 'beams'"):
         decode_latents(decoder, torch.randn(1, D), 1, "beams")
+
+
+def test_unrolled_gru_matches_the_fused_kernel():
+    from textvae.nlg.gru import unrolled_gru
+
+    torch.manual_seed(0)
+    rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True).eval()
+    x, h0 = torch.randn(3, 7, 10), torch.randn(2, 3, 12)
+    expected, expected_h = rnn(x, h0)
+    out, h = unrolled_gru(rnn, x, h0)
+    assert torch.allclose(out, expected, atol=1e-5) and torch.allclose(h, expected_h, atol=1e-5)

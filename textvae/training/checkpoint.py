@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_training_state(folder: Path, state: dict[str, Any]) -> None:
-    """Write `state` (nested dicts of tensors and JSON values) to `folder`, replacing it atomically."""
+def save_training_state(folder: Path, state: dict[str, Any], extra: Callable[[Path], None] | None = None) -> None:
+    """Write `state` (nested dicts of tensors and JSON values) to `folder`, replacing it atomically;
+    `extra(tmp_folder)` may add files (the tokenizer) before the swap."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -72,6 +74,8 @@ def save_training_state(folder: Path, state: dict[str, Any]) -> None:
     skeleton = _split(state, "s", tensors)
     save_tensors(tmp / TENSORS_FILE, tensors)
     write_json(tmp / STATE_FILE, skeleton)
+    if extra is not None:
+        extra(tmp)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -80,12 +84,18 @@ def save_training_state(folder: Path, state: dict[str, Any]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_training_state(folder: Path) -> dict[str, Any]:
+def existing_checkpoint(folder: Path) -> Path | None:
+    """`folder`, or its '.old' twin when a save was killed between the two renames; None if neither."""
     folder = Path(folder)
-    if not folder.is_dir():
-        old = folder.with_name(folder.name + ".old")  # killed between the two renames
-        if old.is_dir():
-            folder = old
-        else:
-            raise CheckpointError(f"no training checkpoint to resume from at {folder}")
-    return _join(read_json(folder / STATE_FILE), load_tensors(folder / TENSORS_FILE))
+    old = folder.with_name(folder.name + ".old")
+    return folder if folder.is_dir() else old if old.is_dir() else None
+
+
+def load_training_state(folder: Path) -> dict[str, Any]:
+    found = existing_checkpoint(folder)
+    if found is None:
+        raise CheckpointError(f"no training checkpoint to resume from at {folder}")
+    state = _join(read_json(found / STATE_FILE), load_tensors(found / TENSORS_FILE))
+    if not isinstance(state, dict) or not {"progress", "optimizer", "scheduler", "rng", "model"} <= set(state):
+        raise CheckpointError(f"{found / STATE_FILE} is not a textvae training state")
+    return state

@@ -23,12 +23,18 @@ from transformers import get_scheduler
 
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
-from textvae.errors import TextVAEError
+from textvae.errors import CheckpointError, TextVAEError
 from textvae.metrics import evaluate_elbo
 from textvae.models import TextVAE
 from textvae.nlu import PretrainedEncoder
 from textvae.objectives import build_beta_schedule, elbo_loss
-from textvae.training.checkpoint import load_training_state, rng_state, save_training_state, set_rng_state
+from textvae.training.checkpoint import (
+    existing_checkpoint,
+    load_training_state,
+    rng_state,
+    save_training_state,
+    set_rng_state,
+)
 from textvae.training.features import cached_features
 
 CHECKPOINT_DIR = "checkpoint"
@@ -62,8 +68,9 @@ class Trainer:
         return train[: data.max_examples], None
 
     def _tokenizer(self, texts: list[str], resume: bool):
-        if resume and (self.output / CHECKPOINT_DIR / "tokenizer.json").is_file():
-            return load_tokenizer(self.output / CHECKPOINT_DIR)
+        found = existing_checkpoint(self.output / CHECKPOINT_DIR) if resume else None
+        if found is not None and (found / "tokenizer.json").is_file():
+            return load_tokenizer(found)
         data = self.config.data
         return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
 
@@ -130,6 +137,9 @@ class Trainer:
                     break
             else:  # the loader ran out: the epoch ended even if its length was counted differently
                 state["batch"] = max(state["batch"], steps_per_epoch)
+            if saved_rng is not None:  # resumed at an epoch's end: no batch was left to restore it
+                set_rng_state(saved_rng)
+                saved_rng = None
             if state["batch"] >= steps_per_epoch:  # a full epoch ended
                 self._log({"step": state["step"], "epoch": state["epoch"],
                            "epoch_seconds": time.perf_counter() - epoch_start})
@@ -201,15 +211,18 @@ class Trainer:
         folder = self.output / CHECKPOINT_DIR
         trainer_state = {"progress": dict(state), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "rng": rng_state(), "model": unwrapped.state_dict()}
-        save_training_state(folder, trainer_state)
-        unwrapped.tokenizer.save(folder)
+        save_training_state(folder, trainer_state, extra=unwrapped.tokenizer.save)  # tokenizer inside the swap
 
     def _restore(self, model, optimizer, scheduler) -> tuple[dict, dict]:
         """Load weights, optimizer and schedule; return the progress counters and the RNG state."""
         saved = load_training_state(self.output / CHECKPOINT_DIR)
-        self.accelerator.unwrap_model(model).load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
+        try:
+            self.accelerator.unwrap_model(model).load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{self.output / CHECKPOINT_DIR} does not match this config (was the model or "
+                                  f"optimizer changed since it was saved?): {str(err).splitlines()[0]}") from None
         return saved["progress"], saved["rng"]
 
 

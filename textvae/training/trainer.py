@@ -24,7 +24,7 @@ from transformers import get_scheduler
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.errors import CheckpointError, TextVAEError
-from textvae.metrics import evaluate_elbo
+from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import TextVAE
 from textvae.nlu import PretrainedEncoder
 from textvae.objectives import build_beta_schedule, elbo_loss
@@ -181,8 +181,12 @@ class Trainer:
         if valid_set is None:
             return False
         start = time.perf_counter()
-        result = evaluate_elbo(self.accelerator.unwrap_model(model), valid_set, self.config.train.eval_batch_size,
+        unwrapped = self.accelerator.unwrap_model(model)
+        result = evaluate_elbo(unwrapped, valid_set, self.config.train.eval_batch_size,
                                autocast=self.accelerator.autocast)
+        if unwrapped.variational:  # cheap (encoder only) and shows collapse as it happens
+            latent = latent_report(unwrapped, valid_set, self.config.train.eval_batch_size)
+            result.update(mi=latent["mi"], au=latent["au"])
         self._log({"step": state["step"], "epoch": state["epoch"], "eval_seconds": time.perf_counter() - start,
                    **{f"valid_{k}": v for k, v in result.items()}})
         if result["neg_elbo"] < state["best"]:

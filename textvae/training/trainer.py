@@ -115,6 +115,8 @@ class Trainer:
         while not stop and state["epoch"] < cfg.train.epochs:
             sampler.set_epoch(state["epoch"])
             epoch_loader = acc.skip_first_batches(loader, state["batch"]) if state["batch"] else loader
+            if hasattr(epoch_loader, "set_epoch"):  # Accelerate re-sets the epoch from its own counter, which a
+                epoch_loader.set_epoch(state["epoch"])  # resumed run's loader would have wrong
             epoch_start = time.perf_counter()
             for batch in epoch_loader:
                 if saved_rng is not None:

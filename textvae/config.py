@@ -209,6 +209,11 @@ class TrainConfig:
         _require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
         _require(self.eval_every is None or self.eval_every > 0, "train.eval_every must be > 0")
         _require(self.mixed_precision in ("no", "bf16", "fp16"), "train.mixed_precision must be no, bf16 or fp16")
+        from transformers import SchedulerType
+
+        names = [s.value for s in SchedulerType]
+        _require(self.lr_schedule in names, f"unknown train.lr_schedule '{self.lr_schedule}'"
+                 f"{closest(self.lr_schedule, names)}; choose one of: {', '.join(names)}")
 
 
 @dataclass

@@ -29,13 +29,15 @@ def run(args) -> int:
     from textvae.errors import TextVAEError
     from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
 
+    if args.batch_size <= 0:
+        raise TextVAEError(f"--batch-size must be > 0, got {args.batch_size}")
+    if args.iw_samples < 0:
+        raise TextVAEError(f"--iw-samples must be >= 0, got {args.iw_samples}")
     torch.manual_seed(args.seed)
     model = load_model(args)
     column = int(args.column) if args.column.isdigit() else args.column
     dataset = TextDataset(load_texts(args.data, column), model.tokenizer)
     result = evaluate_elbo(model, dataset, args.batch_size)
-    if args.iw_samples < 0:
-        raise TextVAEError(f"--iw-samples must be >= 0, got {args.iw_samples}")
     if args.iw_samples and model.variational:
         result.update(evaluate_iw_nll(model, dataset, args.iw_samples))
     if model.has_latent:

@@ -38,7 +38,12 @@ def add_parser(sub) -> None:
 
 def run_train(args) -> int:
     from textvae.config import parse_override
+    from textvae.errors import ConfigError
     from textvae.image.cli_support import train_from_args
+
+    for flag, value in (("--train-limit", args.train_limit), ("--test-limit", args.test_limit)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{flag} must be > 0, got {value}")
 
     overrides = {}
     for item in args.set:

@@ -157,4 +157,9 @@ def load_tokenizer(folder: str | Path):
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path} is corrupted: {err}") from None
-    return TOKENIZERS.get(meta.get("kind", "?")).load(Path(folder), meta)
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path} is corrupted: expected a JSON object, got {type(meta).__name__}")
+    try:
+        return TOKENIZERS.get(meta.get("kind", "?")).load(Path(folder), meta)
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{path} is corrupted: no {err} (or a wrong type)") from None

@@ -7,6 +7,7 @@ With `variational=False` the same network is a plain autoencoder (z = mu, no KL)
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 
 from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
-from textvae.data.tokenizers import PAD, UNK, load_tokenizer
+from textvae.data.tokenizers import PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
@@ -25,6 +26,7 @@ from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import word_dropout
+from textvae.registry import closest
 
 
 @dataclass
@@ -44,7 +46,8 @@ class TextVAE(nn.Module):
     def __init__(self, config: ModelConfig, tokenizer) -> None:
         super().__init__()
         if config.vocab_size and config.vocab_size != tokenizer.vocab_size:
-            raise CheckpointError(f"config vocab_size {config.vocab_size} != tokenizer size {tokenizer.vocab_size}")
+            raise CheckpointError(f"the config's vocab_size {config.vocab_size} does not match the tokenizer size "
+                                  f"{tokenizer.vocab_size} (config.json and tokenizer.json are from different models)")
         self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
         self.tokenizer = tokenizer
         latent_dim = self.config.latent_dim if self.config.has_latent else 0
@@ -103,17 +106,28 @@ class TextVAE(nn.Module):
 
     # ---- user API ---------------------------------------------------------------------------
     def make_batch(self, texts: list[str]) -> dict:
-        """A padded batch for raw texts (nothing is truncated beyond the decoder's position limit)."""
+        """A padded batch for raw texts; texts longer than the decoder's position limit are truncated
+        (with one warning per batch)."""
         if isinstance(texts, str):
             texts = [texts]
+        if not isinstance(texts, (list, tuple)):
+            raise TextVAEError(f"texts must be a str or a list of str, got {type(texts).__name__}")
         if not texts:
             raise TextVAEError("no texts given")
-        cleaned = [" ".join(str(t).split()) for t in texts]
-        empty = [i for i, t in enumerate(cleaned) if not t]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TextVAEError(f"text #{i} must be a str, got {type(text).__name__}")
+        cleaned = [" ".join(t.split()) for t in texts]
+        empty = [i for i, t in enumerate(cleaned) if not normalize(t, False)]  # control characters count as empty
         if empty:
             raise TextVAEError(f"text #{empty[0]} is empty or whitespace only")
         limit = self.config.max_positions - 1
-        ids = [self.tokenizer.encode(t)[:limit] for t in cleaned]
+        full = [self.tokenizer.encode(t) for t in cleaned]
+        long = [i for i, x in enumerate(full) if len(x) > limit]
+        if long:
+            warnings.warn(f"{len(long)} text(s) longer than {limit} tokens (text #{long[0]}: {len(full[long[0]])}) "
+                          f"truncated to {limit} tokens", UserWarning, stacklevel=3)
+        ids = [x[:limit] for x in full]
         batch = pad_batch(ids)
         batch = {k: v.to(self.device) for k, v in batch.items()}
         batch["texts"] = cleaned
@@ -137,12 +151,21 @@ class TextVAE(nn.Module):
         if z is not None:
             if not self.has_latent:
                 raise TextVAEError("this language model has no latent space; call decode(None, num=n)")
-            z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
+            try:
+                z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
+            except (TypeError, ValueError, RuntimeError):
+                raise TextVAEError(f"z must be a tensor or array of numbers, got {type(z).__name__}") from None
             if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
                 raise TextVAEError(f"z must have shape (n, {self.config.latent_dim}), got {tuple(z.shape)}")
+            if not torch.isfinite(z).all():
+                raise TextVAEError("z contains NaN or Inf")
             num = z.shape[0]
         elif num is None:
             raise TextVAEError("decode needs z, or num for a model without a latent space")
+        names = [f.name for f in dataclasses.fields(DecodingOptions)]
+        for key in options:
+            if key not in names:
+                raise TextVAEError(f"unknown decoding option '{key}'{closest(key, names)}; options: {', '.join(names)}")
         options.setdefault("max_length", self.config.max_length)
         was_training = self.training
         self.eval()
@@ -152,6 +175,8 @@ class TextVAE(nn.Module):
 
     def sample(self, n: int, strategy: str | None = None, **options) -> list[str]:
         """n sentences from the prior: z ~ N(0, I) decoded (greedy by default; an LM samples)."""
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TextVAEError(f"n must be an int, got {n!r}")
         if n <= 0:
             raise TextVAEError(f"n must be > 0, got {n}")
         if not self.has_latent:
@@ -209,7 +234,11 @@ class TextVAE(nn.Module):
     def load_weights(self, path: Path) -> None:
         """Load safetensors weights; only a frozen encoder's weights may be absent."""
         state = load_tensors(path)
-        result = self.load_state_dict(state, strict=False)
+        try:
+            result = self.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # tensor shapes differ from the config's
+            detail = next((line.strip() for line in str(err).splitlines() if "size mismatch" in line), str(err))
+            raise CheckpointError(f"{path} does not match the config: {detail}") from None
         missing = set(result.missing_keys) - self._frozen_keys()
         if missing or result.unexpected_keys:
             raise CheckpointError(f"{path} does not match the config: missing {sorted(missing)[:3]}, "

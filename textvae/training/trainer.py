@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -91,6 +92,9 @@ class Trainer:
         train_texts, valid_texts = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
         train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length)
+        if train_set.truncated:
+            warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
+                          f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
         valid_set = TextDataset(valid_texts, tokenizer) if valid_texts else None
         model = TextVAE(cfg.model, tokenizer)
         self._cache_features(model, train_set, valid_set)

@@ -215,10 +215,14 @@ class Trainer:
 
     def _checkpoint(self, model, optimizer, scheduler, state: dict) -> None:
         self.accelerator.wait_for_everyone()
-        if not self.accelerator.is_main_process:
-            return
         unwrapped = self.accelerator.unwrap_model(model)
         folder = self.output / CHECKPOINT_DIR
+        bad = next((name for name, p in unwrapped.named_parameters() if not torch.isfinite(p).all()), None)
+        if bad is not None:  # never overwrite the last good checkpoint with broken weights
+            raise TextVAEError(f"non-finite weights ({bad}) at step {state['step']}; the last good checkpoint is "
+                               f"kept in {folder} (try a lower train.lr or mixed_precision: no)")
+        if not self.accelerator.is_main_process:
+            return
         trainer_state = {"progress": dict(state), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "rng": rng_state(), "model": unwrapped.state_dict()}
         save_training_state(folder, trainer_state, extra=unwrapped.tokenizer.save)  # tokenizer inside the swap

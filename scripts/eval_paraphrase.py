@@ -56,16 +56,19 @@ def sample_paraphrases(model, sources: list[str], scale: float, samples: int, ba
     return out
 
 
-def pick(model, sources: list[str], candidates: list[list[str]], source_vecs: torch.Tensor) -> list[str]:
-    """Per source, the candidate most similar to it that is not the source itself (as paraphrase() does)."""
-    flat = [c for group in candidates for c in group]
-    vecs = embed(model, flat).view(len(sources), -1, source_vecs.shape[1])
-    scores = (vecs @ source_vecs.unsqueeze(-1)).squeeze(-1)
+def pick(model, sources: list[str], candidates: list[list[str]], source_vecs: torch.Tensor | None) -> list[str]:
+    """Per source, the first sample that differs from it (or, with source_vecs, the most similar one
+    that differs, as paraphrase(rerank=True) does); the source's reconstruction if none differs."""
+    if source_vecs is not None:
+        flat = [c for group in candidates for c in group]
+        vecs = embed(model, flat).view(len(sources), -1, source_vecs.shape[1])
+        scores = (vecs @ source_vecs.unsqueeze(-1)).squeeze(-1)
+        candidates = [[g[j] for j in sorted(range(len(g)), key=lambda j: -scores[i, j].item())]
+                      for i, g in enumerate(candidates)]
     chosen = []
-    for i, (source, group) in enumerate(zip(sources, candidates)):
-        order = sorted(range(len(group)), key=lambda j: -scores[i, j].item())
-        different = [group[j] for j in order if group[j].lower().strip() != source.lower().strip()]
-        chosen.append(different[0] if different else group[order[0]])
+    for source, group in zip(sources, candidates):
+        different = [c for c in group if c.lower().strip() != source.lower().strip()]
+        chosen.append(different[0] if different else group[0])
     return chosen
 
 
@@ -110,6 +113,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="VAE folder (default: the bundled model)")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
+    parser.add_argument("--rerank", action="store_true", help="pick the most similar differing sample (slower)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test pairs (smoke runs)")
     parser.add_argument("--data", default=str(DATA))
     args = parser.parse_args()
@@ -125,7 +129,7 @@ def main() -> None:
     for scale in args.scales:
         start = time.perf_counter()
         groups = sample_paraphrases(model, sources, scale, args.samples)
-        outputs = pick(model, sources, groups, source_vecs)
+        outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
         rows += evaluate_row(f"vae sample, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
         print(f"scale {scale:g}: {time.perf_counter() - start:.0f} s")
     markdown = table(rows)

@@ -182,6 +182,10 @@ CLI_CASES = {
                         write("d.tsv", "a\tb\n"), "a TSV column must be given by index"),
     "tsv_column_missing": (TRAIN + ["--set", "data.train={tmp}/d.tsv", "--set", "data.column=3"],
                            write("d.tsv", "a\tb\n"), "d.tsv:1: has 2 tab-separated column(s), column 3 requested"),
+    "negative_column": (TRAIN + ["--set", "data.column=-1"], None, "data.column must be >= 0, got -1"),
+    "output_is_a_file": (TRAIN + ["--output", "{tmp}/f.txt"], write("f.txt", "x"), "f.txt exists and is not a folder"),
+    "output_under_a_file": (TRAIN + ["--output", "{tmp}/f.txt/run"], write("f.txt", "x"),
+                            "Not a directory: {tmp}/f.txt/run"),
     "valid_missing": (TRAIN + ["--set", "data.valid={tmp}/none.txt"], None, "data file not found"),
     "resume_without_checkpoint": (TRAIN + ["--resume"], None, "no training checkpoint to resume from"),
     "resume_corrupted_state": (TRAIN + ["--resume"], with_training_state(_truncate_file("trainer_state.json")),
@@ -276,7 +280,7 @@ def test_cli_bad_input_is_one_clear_line(name, ctx, capsys, monkeypatch):
     assert "Traceback" not in err
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert message in err
+    assert message.format(**{k: str(v) for k, v in ctx.items()}) in err
 
 
 # ---- the Python API ----------------------------------------------------------------------------------

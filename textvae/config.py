@@ -111,6 +111,7 @@ class DataConfig:
         _require(self.max_length > 0, f"data.max_length must be > 0, got {self.max_length}")
         _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
         _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
+        _require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
 
 
 @dataclass

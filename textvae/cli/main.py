@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except TextVAEError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the file system: permissions, a full disk, a file where a folder should be
+        print(f"error: {err.strerror}: {err.filename}" if err.filename else f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -53,6 +53,8 @@ class Trainer:
         # torchrun / `accelerate launch` on a machine without GPUs: DDP over CPU processes (gloo)
         cpu_ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
         self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision, cpu=cpu_ddp)
+        if self.output.exists() and not self.output.is_dir():
+            raise TextVAEError(f"--output {self.output} exists and is not a folder")
         if not config.data.train:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
 

@@ -5,13 +5,15 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from textvae import TextVAE
 from textvae.training.checkpoint import load_training_state
 
 
-def test_two_process_training_writes_a_model_that_loads_in_one_process(tmp_path):
+@pytest.mark.parametrize("launcher", ["accelerate", "torchrun"])
+def test_two_process_training_writes_a_model_that_loads_in_one_process(tmp_path, launcher):
     from conftest import ptb_lines
 
     train_file = tmp_path / "train.txt"
@@ -21,10 +23,14 @@ def test_two_process_training_writes_a_model_that_loads_in_one_process(tmp_path)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    # `accelerate launch --num_processes 2 -m textvae.cli.main train ...` is the same on GPUs; on a
-    # CPU-only machine accelerate needs mpirun for several processes, so torchrun starts them here
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-           "-m", "textvae.cli.main", "train", "--output", str(out), "--quiet",
+    # `accelerate launch --cpu` needs MPI for several processes; `--multi_gpu` on a machine without GPUs
+    # starts the processes through torchrun and textvae falls back to DDP over gloo
+    launchers = {"accelerate": [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+                                "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                                "--main_process_port", str(port)],
+                 "torchrun": [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                              "--master_port", str(port)]}
+    cmd = [*launchers[launcher], "-m", "textvae.cli.main", "train", "--output", str(out), "--quiet",
            "--set", f"data.train={train_file}", "--set", "data.tokenizer=word", "--set", "model.encoder=gru",
            "--set", "model.embed_dim=16", "--set", "model.hidden_dim=16", "--set", "model.latent_dim=4",
            "--set", "model.max_length=8", "--set", "train.epochs=2", "--set", "train.batch_size=16",

@@ -6,14 +6,22 @@ import argparse
 import importlib
 import sys
 import warnings
+from typing import NoReturn
 
 from textvae.errors import TextVAEError
 
 COMMANDS = ["train", "evaluate", "sample", "reconstruct", "paraphrase", "interpolate", "contrast", "demo", "image"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line ('error: ...', exit code 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textvae", description="Variational autoencoders for text.")
+    parser = Parser(prog="textvae", description="Variational autoencoders for text.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"textvae.cli.{name}").add_parser(sub)

@@ -24,7 +24,9 @@ from transformers import get_scheduler
 
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
+from textvae.data.corpus import load_dialogue_pairs, load_pairs
 from textvae.errors import CheckpointError, TextVAEError
+from textvae.io import atomic_write_text
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import TextVAE
 from textvae.nlu import PretrainedEncoder
@@ -59,16 +61,31 @@ class Trainer:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
 
     # ---- set-up -----------------------------------------------------------------------------
-    def _texts(self) -> tuple[list[str], list[str] | None]:
-        """Training and validation texts (validation held out from training when asked)."""
+    def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
+        """((train texts, sources), (valid texts, sources) or None); sources are None for unconditional
+        models. Validation is held out from training when data.valid_fraction asks for it."""
         data = self.config.data
-        train = load_texts(data.train, data.column)
+
+        def load(spec: str) -> tuple[list[str], list[str] | None]:
+            if data.dialogue:
+                sources, texts = load_dialogue_pairs(spec)
+                return texts, sources
+            if data.source_column is not None:
+                sources, texts = load_pairs(spec, data.source_column, data.column)
+                return texts, sources
+            return load_texts(spec, data.column), None
+
+        def cut(part, start=None, stop=None):
+            texts, sources = part
+            return texts[start:stop], sources[start:stop] if sources is not None else None
+
+        train = load(data.train)
         if data.valid:
-            return train[: data.max_examples], load_texts(data.valid, data.column)
+            return cut(train, stop=data.max_examples), load(data.valid)
         if data.valid_fraction:
-            cut = len(train) - max(1, int(len(train) * data.valid_fraction))
-            return train[:cut][: data.max_examples], train[cut:]
-        return train[: data.max_examples], None
+            split = len(train[0]) - max(1, int(len(train[0]) * data.valid_fraction))
+            return cut(cut(train, stop=split), stop=data.max_examples), cut(train, start=split)
+        return cut(train, stop=data.max_examples), None
 
     def _tokenizer(self, texts: list[str], resume: bool):
         found = existing_checkpoint(self.output / CHECKPOINT_DIR) if resume else None
@@ -82,6 +99,8 @@ class Trainer:
             for dataset in datasets:
                 if dataset is not None:
                     dataset.features = cached_features(model.encoder, dataset.texts)
+                    if dataset.sources is not None:
+                        dataset.source_features = cached_features(model.encoder, dataset.sources)
 
     # ---- main loop --------------------------------------------------------------------------
     def train(self, resume: bool = False) -> TextVAE:
@@ -90,7 +109,7 @@ class Trainer:
         set_seed(cfg.train.seed)
         self.output.mkdir(parents=True, exist_ok=True)
         if acc.is_main_process:
-            (self.output / EXPERIMENT_FILE).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+            atomic_write_text(self.output / EXPERIMENT_FILE, yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
         train_texts, valid_texts = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
         train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length)
@@ -192,7 +211,7 @@ class Trainer:
         unwrapped = self.accelerator.unwrap_model(model)
         result = evaluate_elbo(unwrapped, valid_set, self.config.train.eval_batch_size,
                                autocast=self.accelerator.autocast)
-        if unwrapped.variational:  # cheap (encoder only) and shows collapse as it happens
+        if unwrapped.variational and not unwrapped.conditional:  # cheap (encoder only); shows collapse early
             latent = latent_report(unwrapped, valid_set, self.config.train.eval_batch_size)
             result.update(mi=latent["mi"], au=latent["au"])
         self._log({"step": state["step"], "epoch": state["epoch"], "eval_seconds": time.perf_counter() - start,

@@ -117,6 +117,15 @@ def with_training_state(mutate):
     return setup
 
 
+def _state_version(version: int):
+    def mutate(folder):
+        path = folder / "trainer_state.json"
+        skeleton = json.loads(path.read_text())
+        skeleton["__dict__"] = [[k, version if k == "format_version" else v] for k, v in skeleton["__dict__"]]
+        path.write_text(json.dumps(skeleton))
+    return mutate
+
+
 def _truncate_file(name: str):
     return lambda folder: (folder / name).write_bytes((folder / name).read_bytes()[:20])
 
@@ -193,6 +202,8 @@ CLI_CASES = {
     "resume_truncated_tensors": (TRAIN + ["--resume"],
                                  with_training_state(_truncate_file("trainer_state.safetensors")),
                                  "trainer_state.safetensors is truncated or corrupted"),
+    "resume_format_version": (TRAIN + ["--resume"], with_training_state(_state_version(7)),
+                              "was saved in format version 7; this textvae reads version 1"),
     "resume_mismatched_state": (TRAIN + ["--resume"], with_training_state(lambda folder: None),
                                 "does not match this config"),
     "evaluate_data_missing": (["evaluate", "--model", "{word}", "--data", "{tmp}/none.txt"], None,

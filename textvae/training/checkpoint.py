@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from textvae.errors import CheckpointError
-from textvae.io import load_tensors, read_json, save_tensors, write_json
+from textvae.io import FORMAT_VERSION, load_tensors, read_json, save_tensors, write_json
 
 STATE_FILE = "trainer_state.json"
 TENSORS_FILE = "trainer_state.safetensors"
@@ -71,7 +71,7 @@ def save_training_state(folder: Path, state: dict[str, Any], extra: Callable[[Pa
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     tensors: dict[str, torch.Tensor] = {}
-    skeleton = _split(state, "s", tensors)
+    skeleton = _split({"format_version": FORMAT_VERSION, **state}, "s", tensors)
     save_tensors(tmp / TENSORS_FILE, tensors)
     write_json(tmp / STATE_FILE, skeleton)
     if extra is not None:
@@ -98,4 +98,8 @@ def load_training_state(folder: Path) -> dict[str, Any]:
     state = _join(read_json(found / STATE_FILE), load_tensors(found / TENSORS_FILE))
     if not isinstance(state, dict) or not {"progress", "optimizer", "scheduler", "rng", "model"} <= set(state):
         raise CheckpointError(f"{found / STATE_FILE} is not a textvae training state")
+    version = state.pop("format_version", 1)  # checkpoints from before the field was added are version 1
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{found} was saved in format version {version}; this textvae reads version "
+                              f"{FORMAT_VERSION} (start the run again without --resume)")
     return state

@@ -444,3 +444,16 @@ def test_very_long_training_sentences_are_truncated_with_a_warning(saved, tmp_pa
 def test_case_count():
     total = (len(CLI_CASES) + len(API_CASES) + len(CONFIG_CASES) + len(DATA_CASES) + 2 * len(ODD_TEXTS) + 2)
     assert total >= 50
+
+
+def test_cli_truncation_warning_is_one_line(saved):
+    import os
+    import subprocess
+    import sys
+
+    long = " ".join(["the market fell"] * 100)
+    result = subprocess.run([sys.executable, "-m", "textvae.cli.main", "reconstruct", "--model", str(saved["word"]),
+                             long, "--json"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0 and json.loads(result.stdout)["reconstructions"][0]["input"] == long
+    assert result.stderr == "warning: 1 text(s) longer than 31 tokens (text #0: 300) truncated to 31 tokens\n"

@@ -20,6 +20,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings (a truncated text, skipped empty lines) as 'warning: ...', without a source line."""
+    return f"warning: {message}\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="textvae", description="Variational autoencoders for text.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", FutureWarning)
+    warnings.formatwarning = _one_line_warning
     try:
         return args.run(args) or 0
     except TextVAEError as err:

@@ -105,6 +105,8 @@ class DataConfig:
     max_length: int = 64  # training sentences are truncated to this many tokens (EOS excluded)
     max_examples: int | None = None  # keep only the first N training examples
     valid_fraction: float = 0.0  # with no data.valid: hold out this last fraction of the training texts
+    source_column: int | str | None = None  # conditional models: the column holding the source / context
+    dialogue: bool = False  # conditional models: lines are dialogues ('__eou__'), pairs = consecutive turns
 
     def validate(self) -> None:
         _require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
@@ -118,6 +120,9 @@ class DataConfig:
 class ModelConfig:
     """The architecture of a TextVAE: saved as config.json next to the weights."""
 
+    type: str = "text_vae"  # text_vae | conditional_vae (source/context -> target, e.g. paraphrase, dialogue)
+    prior: str = "standard"  # conditional_vae: standard N(0, I) or learned p(z | source)
+    condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
     encoder_max_tokens: int = 128
@@ -148,6 +153,8 @@ class ModelConfig:
         _require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
         _require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
         _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
+        _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
+        _require(self.condition_dim > 0, "model.condition_dim must be > 0")
 
     @property
     def has_latent(self) -> bool:
@@ -228,10 +235,19 @@ class ExperimentConfig:
 
     def validate(self) -> None:
         from textvae.data.tokenizers import TOKENIZERS
+        from textvae.models.registry import MODELS
         from textvae.nlg import DECODERS
 
         TOKENIZERS.get(self.data.tokenizer)
         DECODERS.get(self.model.decoder)
+        import textvae.models  # noqa: F401  (registers the model types)
+
+        MODELS.get(self.model.type)
+        conditional = self.model.type == "conditional_vae"
+        paired = self.data.source_column is not None or self.data.dialogue
+        if conditional != paired:
+            raise ConfigError("model.type conditional_vae needs paired data (data.source_column or data.dialogue), "
+                              "and paired data needs model.type: conditional_vae")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:

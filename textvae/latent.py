@@ -43,6 +43,11 @@ class DiagonalGaussian:
         """Closed-form KL(q || N(0, I)) per dimension, (batch, dim); >= 0."""
         return 0.5 * (self.mu.pow(2) + self.logvar.exp() - 1.0 - self.logvar)
 
+    def kl_to(self, prior: DiagonalGaussian) -> Tensor:
+        """Closed-form KL(q || p) per dimension for a diagonal Gaussian p, (batch, dim); >= 0."""
+        return 0.5 * (prior.logvar - self.logvar + (self.logvar.exp() + (self.mu - prior.mu).pow(2))
+                      / prior.logvar.exp() - 1.0)
+
     def kl(self) -> Tensor:
         """KL(q || N(0, I)) per example, (batch,)."""
         return self.kl_per_dim().sum(-1)

@@ -11,11 +11,14 @@ from textvae.nlu import PretrainedEncoder
 
 @torch.no_grad()
 def sentence_embeddings(model, texts: list[str]) -> Tensor:
-    """(n, H) unit vectors: pooled pretrained-encoder features, else posterior means."""
+    """(n, H) unit vectors of the NLU encoder's pooled features."""
     if isinstance(model.encoder, PretrainedEncoder):
         features = model.encoder.pool(texts)
     else:
-        features, _ = model.encode(texts)
+        was_training = model.training
+        model.eval()
+        features = model.encoder(model.make_batch(texts))
+        model.train(was_training)
     return F.normalize(features.float(), dim=-1)
 
 

@@ -17,8 +17,11 @@ class TextDataset(Dataset):
     `features` may hold a cached (N, H) tensor of pooled encoder features, one row per text.
     """
 
-    def __init__(self, texts: list[str], tokenizer, max_length: int | None = None) -> None:
+    def __init__(self, texts: list[str], tokenizer, max_length: int | None = None,
+                 sources: list[str] | None = None) -> None:
         self.texts = texts
+        self.sources = sources  # conditional models: the source / context of each text
+        self.source_features: Tensor | None = None
         ids = [tokenizer.encode(text) for text in texts]
         self.ids = [x[:max_length] for x in ids] if max_length else ids
         self.truncated = sum(len(a) != len(b) for a, b in zip(ids, self.ids))
@@ -41,6 +44,10 @@ class TextDataset(Dataset):
         batch["texts"] = [self.texts[i] for i in indices]
         if self.features is not None:
             batch["features"] = self.features[indices]
+        if self.sources is not None:
+            batch["source_texts"] = [self.sources[i] for i in indices]
+            if self.source_features is not None:
+                batch["source_features"] = self.source_features[indices]
         return batch
 
 

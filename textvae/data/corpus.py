@@ -80,3 +80,27 @@ def load_texts(spec: str | Path, column: int | str = 0, drop_empty: bool = True)
     if not texts:
         raise DataError(f"{where}: no text found (the file or dataset is empty)")
     return texts
+
+
+def load_pairs(spec: str | Path, source_column: int | str, target_column: int | str) -> tuple[list[str], list[str]]:
+    """(sources, targets) from two columns of one data source; pairs with an empty side are dropped."""
+    sources = load_texts(spec, source_column, drop_empty=False)
+    targets = load_texts(spec, target_column, drop_empty=False)
+    kept = [(s, t) for s, t in zip(sources, targets) if s and t]
+    if not kept:
+        raise DataError(f"{spec}: no (source, target) pair with both sides non-empty")
+    return [s for s, _ in kept], [t for _, t in kept]
+
+
+def load_dialogue_pairs(spec: str | Path) -> tuple[list[str], list[str]]:
+    """Consecutive (utterance, response) pairs from DailyDialog-style lines: utterances end in '__eou__'."""
+    contexts, responses = [], []
+    for number, line in enumerate(load_texts(spec), start=1):
+        if "__eou__" not in line:
+            raise DataError(f"{spec}:{number}: not a dialogue line (utterances must end with '__eou__')")
+        turns = [t.strip() for t in line.split("__eou__") if t.strip()]
+        contexts += turns[:-1]
+        responses += turns[1:]
+    if not contexts:
+        raise DataError(f"{spec}: no consecutive utterance pairs found")
+    return contexts, responses

@@ -42,6 +42,8 @@ class TextVAEOutput:
 @MODELS.register("text_vae")
 class TextVAE(nn.Module):
     config_class = ModelConfig
+    model_type = "text_vae"
+    conditional = False  # True for models that generate from a source / context
 
     def __init__(self, config: ModelConfig, tokenizer) -> None:
         super().__init__()
@@ -189,6 +191,14 @@ class TextVAE(nn.Module):
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
+    def paraphrase_candidates(self, text: str, k: int, scale: float = 1.0, strategy: str = "greedy",
+                              **options) -> list[str]:
+        """k decodes of z = mu + scale * sigma * eps around the text's posterior (scale 0: the reconstruction)."""
+        mu, logvar = self.encode([text])
+        posterior = DiagonalGaussian(mu.expand(k, -1), logvar.expand(k, -1))
+        z = posterior.rsample(scale=scale) if scale > 0 else posterior.mu
+        return self.decode(z, strategy=strategy, **options)
+
     def paraphrase(self, text: str, n: int = 5, scale: float = 1.0, strategy: str = "greedy", rerank: bool = True,
                    **options) -> list[str]:
         """Up to n distinct paraphrases: decode z = mu + scale * sigma * eps around the input's posterior."""
@@ -217,16 +227,17 @@ class TextVAE(nn.Module):
         frozen = self._frozen_keys()
         save_tensors(folder / WEIGHTS_FILE, {k: v for k, v in self.state_dict().items() if k not in frozen})
         self.tokenizer.save(folder)
-        write_model_config(folder, "text_vae", dataclasses.asdict(self.config))
+        write_model_config(folder, self.model_type, dataclasses.asdict(self.config))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None, device: str | torch.device | None = None) -> TextVAE:
         """Load a saved model (the bundled one when folder is None) onto `device` (GPU if present)."""
         folder = Path(folder) if folder is not None else default_model_path()
         model_type, config = read_model_config(folder)
-        if model_type != "text_vae":
-            raise CheckpointError(f"{folder} holds a '{model_type}' model, not a text_vae")
-        model = cls(from_dict(ModelConfig, config, "model."), load_tokenizer(folder))
+        klass = MODELS.get(model_type)
+        if not issubclass(klass, cls):
+            raise CheckpointError(f"{folder} holds a '{model_type}' model, not a {cls.model_type}")
+        model = klass(from_dict(ModelConfig, config, "model."), load_tokenizer(folder))
         model.load_weights(folder / WEIGHTS_FILE)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return model.to(device).eval()

@@ -28,7 +28,7 @@ from textvae.data.corpus import load_dialogue_pairs, load_pairs
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
 from textvae.metrics import evaluate_elbo, latent_report
-from textvae.models import TextVAE
+from textvae.models import MODELS, TextVAE
 from textvae.nlu import PretrainedEncoder
 from textvae.objectives import build_beta_schedule, elbo_loss
 from textvae.training.checkpoint import (
@@ -110,14 +110,14 @@ class Trainer:
         self.output.mkdir(parents=True, exist_ok=True)
         if acc.is_main_process:
             atomic_write_text(self.output / EXPERIMENT_FILE, yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
-        train_texts, valid_texts = self._texts()
+        (train_texts, train_sources), valid = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
-        train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length)
+        train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
         if train_set.truncated:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
-        valid_set = TextDataset(valid_texts, tokenizer) if valid_texts else None
-        model = TextVAE(cfg.model, tokenizer)
+        valid_set = TextDataset(valid[0], tokenizer, sources=valid[1]) if valid else None
+        model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
         self._cache_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
                                      short_last=acc.num_processes > 1)

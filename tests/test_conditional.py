@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from textvae import TextVAE
+from textvae.config import load_experiment
+from textvae.data.corpus import load_dialogue_pairs, load_pairs
+from textvae.errors import ConfigError, DataError, TextVAEError
+from textvae.latent import DiagonalGaussian
+from textvae.models import ConditionalTextVAE
+from textvae.training import train
+
+
+def test_kl_between_gaussians_matches_the_standard_normal_case_and_is_zero_for_equal():
+    torch.manual_seed(0)
+    q = DiagonalGaussian(torch.randn(4, 3), torch.randn(4, 3))
+    prior = DiagonalGaussian(torch.zeros(4, 3), torch.zeros(4, 3))
+    assert torch.allclose(q.kl_to(prior), q.kl_per_dim(), atol=1e-6)
+    assert torch.allclose(q.kl_to(q), torch.zeros(4, 3), atol=1e-6)
+    assert (q.kl_to(DiagonalGaussian(torch.ones(4, 3), torch.full((4, 3), 0.5))) >= 0).all()
+
+
+def test_pair_loaders(tmp_path):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("how are you ?\thow do you do ?\n\tmissing source\n")
+    assert load_pairs(tsv, 0, 1) == (["how are you ?"], ["how do you do ?"])
+    dialogue = tmp_path / "dialogues.txt"
+    dialogue.write_text("hi there . __eou__ hello ! __eou__ how are you ? __eou__\n")
+    assert load_dialogue_pairs(dialogue) == (["hi there .", "hello !"], ["hello !", "how are you ?"])
+    dialogue.write_text("no markers here\n")
+    with pytest.raises(DataError, match="not a dialogue line"):
+        load_dialogue_pairs(dialogue)
+
+
+def test_conditional_model_needs_paired_data():
+    with pytest.raises(ConfigError, match="needs paired data"):
+        load_experiment(None, ["model.type=conditional_vae"])
+
+
+@pytest.mark.parametrize("prior", ["standard", "learned"])
+def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
+    from conftest import ptb_lines
+
+    lines = ptb_lines("train", 160)
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(f"{a}\t{b}\n" for a, b in zip(lines[::2], lines[1::2])))
+    config = load_experiment(None, [
+        f"data.train={tsv}", "data.source_column=0", "data.column=1", "data.valid_fraction=0.1",
+        "data.tokenizer=word", "model.type=conditional_vae", f"model.prior={prior}", "model.encoder=gru",
+        "model.embed_dim=32", "model.hidden_dim=32", "model.latent_dim=4", "model.condition_dim=16",
+        "model.max_length=10", "train.epochs=2", "train.batch_size=16"])
+    model = train(config, tmp_path / "run", show_progress=False)
+    assert isinstance(model, ConditionalTextVAE)
+    loaded = TextVAE.from_pretrained(tmp_path / "run", device="cpu")
+    assert isinstance(loaded, ConditionalTextVAE) and loaded.config.prior == prior
+    torch.manual_seed(0)
+    outputs = loaded.generate(["the market fell", "stocks rose"], n=3, strategy="sample")
+    assert len(outputs) == 2 and all(len(group) == 3 for group in outputs)
+    torch.manual_seed(1)
+    first = loaded.respond("the market fell", n=3, strategy="sample")
+    torch.manual_seed(1)
+    assert loaded.respond("the market fell", n=3, strategy="sample") == first and len(first) == 3
+    assert len(loaded.paraphrase("the market fell", n=2)) <= 2
+    with pytest.raises(TextVAEError, match="samples given a source"):
+        loaded.sample(2)
+
+
+def test_deterministic_seq2seq_has_no_kl_and_gives_one_answer(tmp_path, word_tokenizer, tiny_config):
+    import dataclasses
+
+    model = ConditionalTextVAE(dataclasses.replace(tiny_config, type="conditional_vae", variational=False),
+                               word_tokenizer).eval()
+    batch = model.make_batch(["the market fell", "stocks rose"])
+    batch["source_texts"] = ["prices went down", "shares went up"]
+    assert model(batch).kl_per_dim is None
+    answers = model.generate(["prices went down"], n=3)[0]
+    assert len(set(answers)) == 1

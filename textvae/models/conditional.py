@@ -1,0 +1,117 @@
+"""Conditional text VAE: source / context c -> target x (supervised paraphrase, dialogue responses).
+
+Recognition network q(z | x, c), prior p(z | c) (learned, as in Zhao et al. 2017) or N(0, I) (as in
+Gupta et al. 2018), and a decoder fed [z; condition(c)], so z carries the variation the source does
+not determine. The NLU encoder reads both c and x. With `variational: false` z is always 0: a
+deterministic seq2seq of the same size, the baseline the CVAE is compared with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import Tensor, nn
+
+from textvae.config import ModelConfig
+from textvae.data.tokenizers import UNK
+from textvae.errors import TextVAEError
+from textvae.latent import DiagonalGaussian
+from textvae.models.registry import MODELS
+from textvae.models.text_vae import TextVAE, TextVAEOutput
+from textvae.nlg import build_decoder
+from textvae.nlg.decoding import DecodingOptions, decode_latents
+from textvae.nlu import PosteriorHead, build_encoder
+from textvae.objectives import word_dropout
+
+
+@MODELS.register("conditional_vae")
+class ConditionalTextVAE(TextVAE):
+    model_type = "conditional_vae"
+    conditional = True
+
+    def __init__(self, config: ModelConfig, tokenizer) -> None:
+        nn.Module.__init__(self)
+        self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
+        self.tokenizer = tokenizer
+        self.encoder = build_encoder(self.config)
+        hidden = self.encoder.output_dim
+        self.posterior_head = PosteriorHead(2 * hidden, config.latent_dim, config.posterior_hidden, config.logvar_clamp)
+        self.prior_head = (PosteriorHead(hidden, config.latent_dim, config.posterior_hidden, config.logvar_clamp)
+                           if config.prior == "learned" else None)
+        self.condition_proj = nn.Sequential(nn.Linear(hidden, config.condition_dim), nn.Tanh())
+        self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim)
+
+    # ---- pieces -----------------------------------------------------------------------------
+    def source_features(self, batch: dict) -> Tensor:
+        if "source_texts" not in batch:
+            raise TextVAEError("a conditional model needs the source / context of each example")
+        if "source_features" in batch:  # cached features of a frozen pretrained encoder
+            return batch["source_features"].float()
+        return self.encoder(self.make_batch(batch["source_texts"])).float()
+
+    def prior(self, h_source: Tensor) -> DiagonalGaussian:
+        """p(z | c): the learned prior network, or N(0, I)."""
+        if self.prior_head is not None:
+            return self.prior_head(h_source)
+        zeros = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
+        return DiagonalGaussian(zeros, zeros)
+
+    def posterior(self, batch: dict, h_source: Tensor | None = None) -> DiagonalGaussian:
+        """q(z | x, c)."""
+        h_source = self.source_features(batch) if h_source is None else h_source
+        return self.posterior_head(torch.cat([self.encoder(batch).float(), h_source], dim=-1))
+
+    def _latent_input(self, z: Tensor, h_source: Tensor) -> Tensor:
+        return torch.cat([z, self.condition_proj(h_source)], dim=-1)
+
+    def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
+        inputs = batch["input_ids"]
+        if word_dropout_rate > 0:
+            cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
+            keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
+            inputs = word_dropout(inputs, word_dropout_rate, UNK, keep)
+        h_source = self.source_features(batch)
+        if not self.variational:  # deterministic seq2seq: the decoder sees the source only
+            z = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
+            rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs)
+            return TextVAEOutput(rec, None, None, z)
+        posterior = self.posterior(batch, h_source)
+        z = posterior.rsample()
+        kl = posterior.kl_to(self.prior(h_source))
+        rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs)
+        return TextVAEOutput(rec, kl, posterior, z)
+
+    # ---- user API ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, sources: list[str], n: int = 5, scale: float = 1.0, strategy: str = "greedy",
+                 **options) -> list[list[str]]:
+        """n outputs per source, decoding z ~ p(z | c) with its spread scaled by `scale` (0: the prior mean)."""
+        if n <= 0:
+            raise TextVAEError(f"n must be > 0, got {n}")
+        was_training = self.training
+        self.eval()
+        batch = self.make_batch(sources)
+        h_source = self.encoder(batch).float().repeat_interleave(n, dim=0)
+        prior = self.prior(h_source)
+        z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
+        options.setdefault("max_length", self.config.max_length)
+        ids = decode_latents(self.decoder, self._latent_input(z, h_source), len(sources) * n, strategy,
+                             DecodingOptions(**options))
+        self.train(was_training)
+        texts = [self.tokenizer.decode(row) for row in ids]
+        return [texts[i * n : (i + 1) * n] for i in range(len(sources))]
+
+    def respond(self, context: str, n: int = 5, strategy: str = "greedy", **options) -> list[str]:
+        """n responses to one context (dialogue), each from its own z ~ p(z | context)."""
+        return self.generate([context], n, strategy=strategy, **options)[0]
+
+    def paraphrase_candidates(self, text: str, k: int, scale: float = 1.0, strategy: str = "greedy",
+                              **options) -> list[str]:
+        return self.generate([text], k, scale=scale, strategy=strategy, **options)[0]
+
+    def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        raise TextVAEError("a conditional model has no q(z|x) for a text alone: use generate()/respond()/paraphrase()")
+
+    def sample(self, n: int, strategy: str | None = None, **options) -> list[str]:
+        raise TextVAEError("a conditional model samples given a source: use generate(sources, n) or respond(text, n)")

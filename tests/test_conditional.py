@@ -62,6 +62,9 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
     assert len(loaded.paraphrase("the market fell", n=2)) <= 2
     with pytest.raises(TextVAEError, match="samples given a source"):
         loaded.sample(2)
+    from textvae.cli.main import main
+
+    assert main(["respond", "--model", str(tmp_path / "run"), "the market fell", "-n", "2", "--json"]) == 0
 
 
 def test_deterministic_seq2seq_has_no_kl_and_gives_one_answer(tmp_path, word_tokenizer, tiny_config):

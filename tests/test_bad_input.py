@@ -6,6 +6,7 @@ TextVAEError (ConfigError / DataError / CheckpointError) with the same clear mes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import warnings
@@ -37,6 +38,9 @@ def saved(tmp_path_factory) -> dict[str, Path]:
     for kind, vocab in (("word", 0), ("sentencepiece", 300)):
         folders[kind] = root / kind
         TextVAE(config, train_tokenizer(kind, texts, vocab, False)).save_pretrained(folders[kind])
+    folders["transformer"] = root / "transformer"
+    transformer = dataclasses.replace(config, decoder="transformer", num_heads=2, max_positions=30)
+    TextVAE(transformer, train_tokenizer("word", texts, 0, False)).save_pretrained(folders["transformer"])
     (root / "train.txt").write_text("\n".join(texts[:120]) + "\n", encoding="utf-8")
     return {**folders, "train": root / "train.txt"}
 
@@ -44,7 +48,7 @@ def saved(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture()
 def ctx(saved, tmp_path) -> dict[str, Path]:
     """Fresh copies of the saved models (cases may damage them) and the tmp folder."""
-    out = {"tmp": tmp_path, "train": saved["train"]}
+    out = {"tmp": tmp_path, "train": saved["train"], "transformer": saved["transformer"]}
     for kind in ("word", "sentencepiece"):
         out[kind] = tmp_path / kind
         shutil.copytree(saved[kind], out[kind])
@@ -167,6 +171,11 @@ CLI_CASES = {
     "dropout_range": (TRAIN + ["--set", "model.dropout=1.5"], None, "model.dropout must be in [0, 1), got 1.5"),
     "word_dropout_range": (TRAIN + ["--set", "objective.word_dropout=2"], None,
                            "objective.word_dropout must be in [0, 1], got 2"),
+    "transformer_data_max_length": (TRAIN + ["--set", "model.decoder=transformer", "--set", "model.max_positions=30",
+                                             "--set", "data.max_length=64"], None,
+                                    "data.max_length 64 is too long for model.max_positions=30 (at most 23)"),
+    "transformer_max_length": (["sample", "--model", "{transformer}", "--max-length", "40"], None,
+                               "max_length 40 exceeds what this decoder can generate (23 tokens with max_positions=30)"),
     "batch_size_zero": (TRAIN + ["--set", "train.batch_size=0"], None, "train.batch_size must be > 0"),
     "bool_type": (TRAIN + ["--set", "model.variational=maybe"], None, "model.variational must be bool, got 'maybe'"),
     "mixed_precision": (TRAIN + ["--set", "train.mixed_precision=fp8"], None,
@@ -457,3 +466,14 @@ def test_cli_truncation_warning_is_one_line(saved):
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0 and json.loads(result.stdout)["reconstructions"][0]["input"] == long
     assert result.stderr == "warning: 1 text(s) longer than 31 tokens (text #0: 300) truncated to 31 tokens\n"
+
+
+def test_long_sentences_fit_a_transformer_decoder_with_a_warning(saved, tmp_path, capsys):
+    data = tmp_path / "long.txt"
+    data.write_text(" ".join(["the market fell"] * 30) + "\nstocks rose\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="1 sentence\\(s\\) longer than the decoder's 23 tokens"):
+        code = main(["evaluate", "--model", str(saved["transformer"]), "--data", str(data), "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["sentences"] == 2
+    model = TextVAE.from_pretrained(saved["transformer"], device="cpu")
+    with pytest.warns(UserWarning, match="truncated to 23 tokens"):
+        assert len(model.reconstruct([" ".join(["the market fell"] * 30)])) == 1

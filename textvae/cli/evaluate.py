@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import warnings
+
     import torch
 
     from textvae.cli.common import emit, load_model
@@ -36,7 +38,10 @@ def run(args) -> int:
     torch.manual_seed(args.seed)
     model = load_model(args)
     column = int(args.column) if args.column.isdigit() else args.column
-    dataset = TextDataset(load_texts(args.data, column), model.tokenizer)
+    dataset = TextDataset(load_texts(args.data, column), model.tokenizer, max_length=model.max_tokens)
+    if dataset.truncated:  # only a position-limited (transformer) decoder truncates
+        warnings.warn(f"{dataset.truncated} sentence(s) longer than the decoder's {model.max_tokens} tokens "
+                      f"were truncated", UserWarning, stacklevel=1)
     result = evaluate_elbo(model, dataset, args.batch_size)
     if args.iw_samples and model.variational:
         result.update(evaluate_iw_nll(model, dataset, args.iw_samples))

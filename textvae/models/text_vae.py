@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.config import ModelConfig, from_dict
-from textvae.data.batching import pad_batch
+from textvae.data.batching import PAD_MULTIPLE, pad_batch
 from textvae.data.tokenizers import PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
@@ -66,6 +66,13 @@ class TextVAE(nn.Module):
     @property
     def has_latent(self) -> bool:
         return self.encoder is not None
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The longest text in tokens (EOS excluded) a position-limited decoder takes, None for a GRU
+        (batches are padded to multiples of PAD_MULTIPLE, so the limit is rounded down to one)."""
+        positions = getattr(self.decoder, "max_positions", None)
+        return None if positions is None else positions // PAD_MULTIPLE * PAD_MULTIPLE - 1
 
     @property
     def variational(self) -> bool:
@@ -123,7 +130,7 @@ class TextVAE(nn.Module):
         empty = [i for i, t in enumerate(cleaned) if not normalize(t, False)]  # control characters count as empty
         if empty:
             raise TextVAEError(f"text #{empty[0]} is empty or whitespace only")
-        limit = self.config.max_positions - 1
+        limit = min(self.config.max_positions - 1, self.max_tokens or self.config.max_positions)
         full = [self.tokenizer.encode(t) for t in cleaned]
         long = [i for i, x in enumerate(full) if len(x) > limit]
         if long:
@@ -169,6 +176,10 @@ class TextVAE(nn.Module):
             if key not in names:
                 raise TextVAEError(f"unknown decoding option '{key}'{closest(key, names)}; options: {', '.join(names)}")
         options.setdefault("max_length", self.config.max_length)
+        if self.max_tokens is not None and isinstance(options["max_length"], int) and \
+                options["max_length"] > self.max_tokens:
+            raise TextVAEError(f"max_length {options['max_length']} exceeds what this decoder can generate "
+                               f"({self.max_tokens} tokens with max_positions={self.config.max_positions})")
         was_training = self.training
         self.eval()
         ids = decode_latents(self.decoder, z, num, strategy, DecodingOptions(**options))

@@ -24,6 +24,7 @@ from transformers import get_scheduler
 
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
+from textvae.data.batching import PAD_MULTIPLE
 from textvae.data.corpus import load_dialogue_pairs, load_pairs
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
@@ -116,7 +117,9 @@ class Trainer:
         if train_set.truncated:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
-        valid_set = TextDataset(valid[0], tokenizer, sources=valid[1]) if valid else None
+        # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
+        eval_limit = cfg.model.max_positions // PAD_MULTIPLE * PAD_MULTIPLE - 1 if cfg.model.decoder == "transformer" else None
+        valid_set = TextDataset(valid[0], tokenizer, eval_limit, sources=valid[1]) if valid else None
         model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
         self._cache_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,

@@ -267,6 +267,8 @@ CLI_CASES = {
     "paraphrase_scale": (["paraphrase", "--model", "{word}", "the market", "--scale", "-1"], None,
                          "scale must be >= 0, got -1.0"),
     "paraphrase_empty": (["paraphrase", "--model", "{word}", " "], None, "text #0 is empty or whitespace only"),
+    "respond_not_conditional": (["respond", "--model", "{word}", "hello there"], None, "is not a conditional model"),
+    "respond_without_model": (["respond", "hello"], None, "the following arguments are required: --model"),
     "interpolate_steps": (["interpolate", "--model", "{word}", "a b", "c d", "--steps", "1"], None,
                           "steps must be >= 2, got 1"),
     # argparse usage errors are one line too

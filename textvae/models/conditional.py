@@ -97,7 +97,7 @@ class ConditionalTextVAE(TextVAE):
         z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
         options.setdefault("max_length", self.config.max_length)
         ids = decode_latents(self.decoder, self._latent_input(z, h_source), len(sources) * n, strategy,
-                             DecodingOptions(**options))
+                             DecodingOptions.from_kwargs(**options))
         self.train(was_training)
         texts = [self.tokenizer.decode(row) for row in ids]
         return [texts[i * n : (i + 1) * n] for i in range(len(sources))]

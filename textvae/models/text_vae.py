@@ -26,7 +26,6 @@ from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import word_dropout
-from textvae.registry import closest
 
 
 @dataclass
@@ -171,10 +170,7 @@ class TextVAE(nn.Module):
             num = z.shape[0]
         elif num is None:
             raise TextVAEError("decode needs z, or num for a model without a latent space")
-        names = [f.name for f in dataclasses.fields(DecodingOptions)]
-        for key in options:
-            if key not in names:
-                raise TextVAEError(f"unknown decoding option '{key}'{closest(key, names)}; options: {', '.join(names)}")
+        DecodingOptions.from_kwargs(**options)  # a misspelled option name fails here, before any work
         options.setdefault("max_length", self.config.max_length)
         if self.max_tokens is not None and isinstance(options["max_length"], int) and \
                 options["max_length"] > self.max_tokens:
@@ -182,7 +178,7 @@ class TextVAE(nn.Module):
                                f"({self.max_tokens} tokens with max_positions={self.config.max_positions})")
         was_training = self.training
         self.eval()
-        ids = decode_latents(self.decoder, z, num, strategy, DecodingOptions(**options))
+        ids = decode_latents(self.decoder, z, num, strategy, DecodingOptions.from_kwargs(**options))
         self.train(was_training)
         return [self.tokenizer.decode(row) for row in ids]
 

@@ -5,7 +5,7 @@ Every strategy stops at `max_length` tokens, so an untrained model never loops f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -13,7 +13,7 @@ from torch import Tensor
 from textvae.data.tokenizers import BOS, EOS, PAD
 from textvae.errors import ConfigError
 from textvae.nlg.base import Decoder, reorder_state
-from textvae.registry import Registry
+from textvae.registry import Registry, closest
 
 STRATEGIES: Registry = Registry("decoding strategy")
 
@@ -26,6 +26,15 @@ class DecodingOptions:
     top_p: float = 1.0
     beam_size: int = 5
     length_penalty: float = 1.0
+
+    @classmethod
+    def from_kwargs(cls, **options) -> DecodingOptions:
+        """Options from keyword arguments; a misspelled name is a ConfigError with a suggestion."""
+        names = [f.name for f in fields(cls)]
+        for key in options:
+            if key not in names:
+                raise ConfigError(f"unknown decoding option '{key}'{closest(key, names)}; options: {', '.join(names)}")
+        return cls(**options)
 
     def validate(self) -> None:
         if self.max_length <= 0:

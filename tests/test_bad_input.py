@@ -360,6 +360,34 @@ def test_api_bad_input_raises_a_clear_error(name, model):
     assert message in str(info.value)
 
 
+@pytest.fixture(scope="module")
+def conditional(saved) -> TextVAE:
+    from textvae.models.conditional import ConditionalTextVAE
+
+    word = TextVAE.from_pretrained(saved["word"], device="cpu")
+    return ConditionalTextVAE(dataclasses.replace(word.config, type="conditional_vae"), word.tokenizer).eval()
+
+
+CONDITIONAL_CASES = {
+    "generate_no_sources": (lambda m: m.generate([]), TextVAEError, "no texts given"),
+    "respond_whitespace": (lambda m: m.respond("  "), TextVAEError, "text #0 is empty or whitespace only"),
+    "respond_option_typo": (lambda m: m.respond("a b", top_q=1), ConfigError,
+                            "unknown decoding option 'top_q' (did you mean 'top_p'?)"),
+    "generate_n_zero": (lambda m: m.generate(["a b"], n=0), TextVAEError, "n must be > 0, got 0"),
+    "respond_top_p": (lambda m: m.respond("a b", strategy="sample", top_p=2), ConfigError,
+                      "top_p must be in (0, 1], got 2"),
+    "conditional_encode": (lambda m: m.encode(["a b"]), TextVAEError, "a conditional model has no q(z|x)"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONDITIONAL_CASES))
+def test_conditional_api_bad_input(name, conditional):
+    call, error, message = CONDITIONAL_CASES[name]
+    with pytest.raises(error) as info:
+        call(conditional)
+    assert message in str(info.value)
+
+
 CONFIG_CASES = {
     "model_latent": ("ModelConfig", {"latent_dim": 0}, "model.latent_dim must be > 0, got 0"),
     "model_typo": ("ModelConfig", {"hiden_dim": 3}, "unknown config key 'model.hiden_dim' (did you mean 'hidden_dim'?)"),
@@ -453,7 +481,7 @@ def test_very_long_training_sentences_are_truncated_with_a_warning(saved, tmp_pa
 
 
 def test_case_count():
-    total = (len(CLI_CASES) + len(API_CASES) + len(CONFIG_CASES) + len(DATA_CASES) + 2 * len(ODD_TEXTS) + 2)
+    total = (len(CLI_CASES) + len(API_CASES) + len(CONDITIONAL_CASES) + len(CONFIG_CASES) + len(DATA_CASES) + 2 * len(ODD_TEXTS) + 2)
     assert total >= 50
 
 

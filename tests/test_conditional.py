@@ -65,6 +65,9 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
     from textvae.cli.main import main
 
     assert main(["respond", "--model", str(tmp_path / "run"), "the market fell", "-n", "2", "--json"]) == 0
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv), "--source-column", "0",
+                 "--column", "1"]) == 0
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv)]) == 2
 
 
 def test_deterministic_seq2seq_has_no_kl_and_gives_one_answer(tmp_path, word_tokenizer, tiny_config):

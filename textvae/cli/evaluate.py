@@ -12,6 +12,10 @@ def add_parser(sub) -> None:
     add_model_arg(p)
     p.add_argument("--data", required=True, help="text file, TSV file or dataset name")
     p.add_argument("--column", default="0", help="TSV column index or dataset column name (default 0)")
+    p.add_argument("--source-column", default=None,
+                   help="conditional models: the TSV column (or dataset column) holding the source")
+    p.add_argument("--dialogue", action="store_true",
+                   help="conditional models: DATA holds dialogues ('__eou__'); pairs are consecutive turns")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--iw-samples", type=int, default=0,
                    help="also report the importance-weighted NLL with K samples (500 for published numbers), "
@@ -27,7 +31,7 @@ def run(args) -> int:
     import torch
 
     from textvae.cli.common import emit, load_model
-    from textvae.data import TextDataset, load_texts
+    from textvae.data import TextDataset
     from textvae.errors import TextVAEError
     from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
 
@@ -38,17 +42,36 @@ def run(args) -> int:
     torch.manual_seed(args.seed)
     model = load_model(args)
     column = int(args.column) if args.column.isdigit() else args.column
-    dataset = TextDataset(load_texts(args.data, column), model.tokenizer, max_length=model.max_tokens)
+    texts, sources = _load(args, model, column)
+    dataset = TextDataset(texts, model.tokenizer, max_length=model.max_tokens, sources=sources)
     if dataset.truncated:  # only a position-limited (transformer) decoder truncates
         warnings.warn(f"{dataset.truncated} sentence(s) longer than the decoder's {model.max_tokens} tokens "
                       f"were truncated", UserWarning, stacklevel=1)
     result = evaluate_elbo(model, dataset, args.batch_size)
-    if args.iw_samples and model.variational:
+    if args.iw_samples and model.variational and not model.conditional:
         result.update(evaluate_iw_nll(model, dataset, args.iw_samples))
-    if model.has_latent:
+    if model.has_latent and not model.conditional:
         result.update(latent_report(model, dataset, args.batch_size))
     lines = [f"{k:>15}: {v:.3f}" if isinstance(v, float) else f"{k:>15}: {v}" for k, v in result.items()]
     if model.has_latent and not model.variational:
         lines.append("(an autoencoder has no KL term: its 'neg_elbo' is the reconstruction loss, not a likelihood bound)")
     emit(args, {"data": args.data, **result}, lines)
     return 0
+
+
+def _load(args, model, column) -> tuple[list[str], list[str] | None]:
+    """(texts, sources): sources only for a conditional model, which needs them."""
+    from textvae.data import load_texts
+    from textvae.data.corpus import load_dialogue_pairs, load_pairs
+    from textvae.errors import TextVAEError
+
+    if not model.conditional:
+        return load_texts(args.data, column), None
+    if args.dialogue:
+        sources, texts = load_dialogue_pairs(args.data)
+        return texts, sources
+    if args.source_column is None:
+        raise TextVAEError("this is a conditional model: give --source-column (paired TSV) or --dialogue")
+    source_column = int(args.source_column) if args.source_column.isdigit() else args.source_column
+    sources, texts = load_pairs(args.data, source_column, column)
+    return texts, sources

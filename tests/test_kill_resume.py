@@ -105,3 +105,14 @@ def test_resume_before_an_epoch_end_crosses_it_identically(tmp_path, ptb_files):
     train(load_experiment(None, [*sets, "train.max_steps=21"]), split, resume=True, show_progress=False)
     a, b = (load_training_state(d / "checkpoint")["model"] for d in (full, split))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_with_changed_settings_warns(tmp_path, ptb_files):
+    from textvae.config import load_experiment
+    from textvae.training import train
+
+    sets = [arg for arg in _command(ptb_files, tmp_path, False) if "=" in arg]
+    train(load_experiment(None, [*sets, "train.max_steps=3"]), tmp_path / "run", show_progress=False)
+    with pytest.warns(UserWarning, match=r"resuming with changed settings \(train.lr: 0.003 -> 0.001\)"):
+        train(load_experiment(None, [*sets, "train.max_steps=6", "train.lr=1e-3"]), tmp_path / "run", resume=True,
+              show_progress=False)

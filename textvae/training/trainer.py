@@ -247,7 +247,8 @@ class Trainer:
                                f"kept in {folder} (try a lower train.lr or mixed_precision: no)")
         if not self.accelerator.is_main_process:
             return
-        trainer_state = {"progress": dict(state), "optimizer": optimizer.state_dict(),
+        trainer_state = {"progress": dict(state), "experiment": dataclasses.asdict(self.config),
+                         "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "rng": rng_state(), "model": unwrapped.state_dict()}
         save_training_state(folder, trainer_state, extra=unwrapped.tokenizer.save)  # tokenizer inside the swap
 
@@ -261,7 +262,23 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError) as err:
             raise CheckpointError(f"{self.output / CHECKPOINT_DIR} does not match this config (was the model or "
                                   f"optimizer changed since it was saved?): {str(err).splitlines()[0]}") from None
+        self._warn_changed(saved.get("experiment"))
         return saved["progress"], saved["rng"]
+
+    def _warn_changed(self, saved: dict | None) -> None:
+        """Warn when settings that shape the continuation differ from the checkpoint's run."""
+        if not isinstance(saved, dict):
+            return
+        now = dataclasses.asdict(self.config)
+        free = {"train.max_steps", "train.epochs", "train.patience", "train.eval_every", "train.log_every",
+                "train.save_every", "data.train", "data.valid", "data.test"}
+        changed = [f"{section}.{key}: {saved[section].get(key)!r} -> {value!r}"
+                   for section, values in now.items() if isinstance(saved.get(section), dict)
+                   for key, value in values.items()
+                   if f"{section}.{key}" not in free and saved[section].get(key, value) != value]
+        if changed:
+            warnings.warn(f"resuming with changed settings ({'; '.join(changed[:3])}): the result will differ "
+                          f"from an uninterrupted run", UserWarning, stacklevel=2)
 
 
 def train(config: ExperimentConfig, output: str | Path, resume: bool = False, show_progress: bool = True) -> TextVAE:

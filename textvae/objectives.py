@@ -106,6 +106,16 @@ def word_dropout(input_ids: Tensor, rate: float, unk_id: int, keep: Tensor) -> T
     return input_ids.masked_fill(drop, unk_id)
 
 
+def drop_decoder_inputs(batch: dict, rate: float, unk_id: int) -> Tensor:
+    """The batch's decoder inputs with word dropout applied to real tokens (never BOS or padding)."""
+    inputs = batch["input_ids"]
+    if rate <= 0:
+        return inputs
+    cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
+    keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
+    return word_dropout(inputs, rate, unk_id, keep)
+
+
 @dataclass
 class LossTerms:
     """What one batch contributes: `loss` to minimise and per-example figures for logging."""

@@ -22,7 +22,7 @@ from textvae.models.text_vae import TextVAE, TextVAEOutput
 from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, build_encoder
-from textvae.objectives import word_dropout
+from textvae.objectives import drop_decoder_inputs
 
 
 @MODELS.register("conditional_vae")
@@ -66,11 +66,7 @@ class ConditionalTextVAE(TextVAE):
         return torch.cat([z, self.condition_proj(h_source)], dim=-1)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
-        inputs = batch["input_ids"]
-        if word_dropout_rate > 0:
-            cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
-            keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
-            inputs = word_dropout(inputs, word_dropout_rate, UNK, keep)
+        inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         h_source = self.source_features(batch)
         if not self.variational:  # deterministic seq2seq: the decoder sees the source only
             z = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)

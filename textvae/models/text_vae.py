@@ -25,7 +25,7 @@ from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
-from textvae.objectives import word_dropout
+from textvae.objectives import drop_decoder_inputs
 
 
 @dataclass
@@ -100,11 +100,7 @@ class TextVAE(nn.Module):
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""
-        inputs = batch["input_ids"]
-        if word_dropout_rate > 0:
-            cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
-            keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
-            inputs = word_dropout(inputs, word_dropout_rate, UNK, keep)
+        inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         if not self.has_latent:
             return TextVAEOutput(self.reconstruction_nll(batch, None, inputs), None, None, None)
         posterior = self.posterior(batch)

@@ -26,11 +26,14 @@ from results_doc import DOC, update_section  # noqa: E402
 from textvae import TextVAE  # noqa: E402
 from textvae.apps.similarity import sentence_embeddings  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
-from textvae.latent import DiagonalGaussian  # noqa: E402
 from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k"
 RESULTS = ROOT / "benchmarks" / "results" / "paraphrase.json"
+PROTOCOL = ("\n\nBLEU: sacrebleu corpus BLEU of one output per source (the first of the samples that differs from "
+            "the source) against the reference / the source; iBLEU = 0.8 BLEU-ref - 0.2 BLEU-src; self-BLEU and "
+            "distinct-n over all samples per source (lower-cased whitespace tokens); sim: MiniLM cosine to the "
+            "source. 'unseen': source and reference both absent from train.tsv (case-insensitive).")
 
 
 def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
@@ -43,16 +46,10 @@ def embed(model, texts: list[str], batch: int = 256) -> torch.Tensor:
 
 
 def sample_paraphrases(model, sources: list[str], scale: float, samples: int, batch: int = 256) -> list[list[str]]:
-    """`samples` greedy decodes of z = mu + scale * sigma * eps for every source (batched)."""
-    out: list[list[str]] = [[] for _ in sources]
+    """`samples` greedy decodes per source: around its posterior (VAE) or from p(z | source) (CVAE)."""
+    out: list[list[str]] = []
     for start in range(0, len(sources), batch):
-        chunk = sources[start : start + batch]
-        mu, logvar = model.encode(chunk)
-        posterior = DiagonalGaussian(mu, logvar)
-        for _ in range(samples):
-            z = posterior.rsample(scale=scale) if scale > 0 else mu
-            for i, text in enumerate(model.decode(z)):
-                out[start + i].append(text)
+        out += model.generate(sources[start : start + batch], samples, scale=scale)
     return out
 
 
@@ -111,6 +108,9 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="VAE folder (default: the bundled model)")
+    parser.add_argument("--cvae", default=None, help="also evaluate this supervised conditional VAE")
+    parser.add_argument("--cvae-scales", type=float, nargs="+", default=[0.0, 1.0])
+    parser.add_argument("--skip-vae", action="store_true", help="only the copy baseline and --cvae rows")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
     parser.add_argument("--rerank", action="store_true", help="pick the most similar differing sample (slower)")
@@ -126,19 +126,25 @@ def main() -> None:
     model = TextVAE.from_pretrained(args.model, device="cpu")
     source_vecs = embed(model, sources)
     rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, mask)
-    for scale in args.scales:
+    runs = [] if args.skip_vae else [("vae sample", model, s) for s in args.scales]
+    if args.cvae:
+        cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
+        runs += [("supervised cvae", cvae, s) for s in args.cvae_scales]
+    for label, generator, scale in runs:
         start = time.perf_counter()
-        groups = sample_paraphrases(model, sources, scale, args.samples)
+        groups = sample_paraphrases(generator, sources, scale, args.samples)
         outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
-        rows += evaluate_row(f"vae sample, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
-        print(f"scale {scale:g}: {time.perf_counter() - start:.0f} s")
-    markdown = table(rows)
-    print(markdown)
-    if args.limit is None:
+        rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
+        print(f"{label} scale {scale:g}: {time.perf_counter() - start:.0f} s")
+    print(table(rows))
+    if args.limit is None:  # merge with earlier rows (a run may add only the CVAE rows)
+        old = json.loads(RESULTS.read_text())["rows"] if RESULTS.exists() else []
+        merged = {(r["row"], r["subset"]): r for r in old + rows}
+        rows = sorted(merged.values(), key=lambda r: (not r["row"].startswith("copy"), "cvae" in r["row"], r["row"]))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"model": args.model or "bundled", "samples": args.samples,
+        RESULTS.write_text(json.dumps({"model": args.model or "bundled", "cvae": args.cvae, "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
-        update_section("paraphrase", "Paraphrase (QQP-50K test)", markdown, "python " + " ".join(sys.argv))
+        update_section("paraphrase", "Paraphrase (QQP-50K test)", table(rows) + PROTOCOL, "python " + " ".join(sys.argv))
         print(f"wrote {RESULTS} and {DOC}")
 
 

@@ -102,10 +102,6 @@ class ConditionalTextVAE(TextVAE):
         """n responses to one context (dialogue), each from its own z ~ p(z | context)."""
         return self.generate([context], n, strategy=strategy, **options)[0]
 
-    def paraphrase_candidates(self, text: str, k: int, scale: float = 1.0, strategy: str = "greedy",
-                              **options) -> list[str]:
-        return self.generate([text], k, scale=scale, strategy=strategy, **options)[0]
-
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         raise TextVAEError("a conditional model has no q(z|x) for a text alone: use generate()/respond()/paraphrase()")
 

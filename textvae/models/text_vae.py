@@ -194,13 +194,21 @@ class TextVAE(nn.Module):
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
+    def generate(self, texts: list[str], n: int = 5, scale: float = 1.0, strategy: str = "greedy",
+                 **options) -> list[list[str]]:
+        """n decodes per text of z = mu + scale * sigma * eps around its posterior (scale 0: the reconstruction)."""
+        if n <= 0:
+            raise TextVAEError(f"n must be > 0, got {n}")
+        mu, logvar = self.encode(texts)
+        posterior = DiagonalGaussian(mu.repeat_interleave(n, dim=0), logvar.repeat_interleave(n, dim=0))
+        z = posterior.rsample(scale=scale) if scale > 0 else posterior.mu
+        decoded = self.decode(z, strategy=strategy, **options)
+        return [decoded[i * n : (i + 1) * n] for i in range(len(texts))]
+
     def paraphrase_candidates(self, text: str, k: int, scale: float = 1.0, strategy: str = "greedy",
                               **options) -> list[str]:
-        """k decodes of z = mu + scale * sigma * eps around the text's posterior (scale 0: the reconstruction)."""
-        mu, logvar = self.encode([text])
-        posterior = DiagonalGaussian(mu.expand(k, -1), logvar.expand(k, -1))
-        z = posterior.rsample(scale=scale) if scale > 0 else posterior.mu
-        return self.decode(z, strategy=strategy, **options)
+        """k candidate paraphrases of one text (see `generate`)."""
+        return self.generate([text], k, scale=scale, strategy=strategy, **options)[0]
 
     def paraphrase(self, text: str, n: int = 5, scale: float = 1.0, strategy: str = "greedy", rerank: bool = True,
                    **options) -> list[str]:

@@ -18,6 +18,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from results_doc import update_section  # noqa: E402
+
 from textvae import TextVAE  # noqa: E402
 from textvae.latent import DiagonalGaussian  # noqa: E402
 
@@ -54,6 +56,10 @@ def main() -> None:
     }
     for name, ms in rows.items():
         print(f"{ms:8.1f} ms  {name}")
+    table = "| what | median ms (warm) |\n|---|---|\n" + "\n".join(f"| {k} | {v:.1f} |" for k, v in rows.items())
+    update_section("latency", "Paraphrase latency (bundled model)",
+                   table + f"\n\n{torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", {args.repeats} repeats.",
+                   "python " + " ".join(sys.argv))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"sentence": SENTENCE, "threads": torch.get_num_threads(), "median_ms": rows,
                                    "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")

@@ -163,7 +163,8 @@ def main() -> None:
         min(vaes, key=lambda r: r["iw_nll"])["best"] = True
     markdown = table(rows)
     print(markdown)
-    if not args.quick:
+    if not args.quick:  # re-read: another run may have written rows meanwhile
+        previous = {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
         merged = {**previous, **{r["config"]: r for r in rows}}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         ordered = [merged[k] for k in ROWS if k in merged]

@@ -95,9 +95,9 @@ def test_top_layers_of_the_pretrained_encoder_train_and_are_saved(tiny_config, w
     model = build(tiny_config, word_tokenizer, encoder="minilm", encoder_trainable_layers=1)
     trainable = {n for n, p in model.encoder.model.named_parameters() if p.requires_grad}
     assert trainable and all(".5." in n for n in trainable)  # MiniLM has 6 layers: only the top one
-    assert model.encoder.training is False or model.encoder.frozen is False
+    assert not model.encoder.frozen
     with torch.no_grad():
-        for name, p in model.encoder.model.named_parameters():
+        for p in model.encoder.model.parameters():
             if p.requires_grad:
                 p.add_(0.01)  # as if fine-tuned
     model.eval().save_pretrained(tmp_path)

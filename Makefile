@@ -22,6 +22,7 @@ demo: setup
 	$(BIN)/textvae demo
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 clean:

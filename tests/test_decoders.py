@@ -63,12 +63,17 @@ def test_invalid_decoding_options():
         decode_latents(decoder, torch.randn(1, D), 1, "beams")
 
 
-def test_unrolled_gru_matches_the_fused_kernel():
-    from textvae.nlg.gru import unrolled_gru
+def test_gru_recurrence_matches_the_fused_kernel_with_gradients():
+    from textvae.recurrence import gru_layers
 
     torch.manual_seed(0)
-    rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True).eval()
-    x, h0 = torch.randn(3, 7, 10), torch.randn(2, 3, 12)
+    rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True).eval().double().float()
+    x, h0 = torch.randn(3, 7, 10, requires_grad=True), torch.randn(2, 3, 12, requires_grad=True)
+    weights = (x, h0, *rnn.parameters())
     expected, expected_h = rnn(x, h0)
-    out, h = unrolled_gru(rnn, x, h0)
+    expected_grads = torch.autograd.grad((expected * torch.cos(expected)).sum() + expected_h.sum(), weights)
+    out, h = gru_layers(rnn, x, h0)
+    grads = torch.autograd.grad((out * torch.cos(out)).sum() + h.sum(), weights)
     assert torch.allclose(out, expected, atol=1e-5) and torch.allclose(h, expected_h, atol=1e-5)
+    for got, want in zip(grads, expected_grads):
+        assert torch.allclose(got, want, atol=1e-5)

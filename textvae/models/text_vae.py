@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.config import ModelConfig, from_dict
@@ -24,6 +23,7 @@ from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
+from textvae.nlg.output_loss import linear_cross_entropy
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
 
@@ -87,16 +87,18 @@ class TextVAE(nn.Module):
     def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None) -> Tensor:
         """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored).
 
-        The whole padded (B, T) grid is projected: with length-bucketed batches padding is small, and a
-        few fixed shapes keep oneDNN's per-shape kernel caches (and memory) bounded under bf16.
+        Only the real tokens are projected, by the fused output-layer cross-entropy in fixed blocks of
+        rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
         inputs = batch["input_ids"] if input_ids is None else input_ids
         hidden = self.decoder(inputs, z)
         targets = batch["target_ids"]
-        logits = self.decoder.project(hidden)
-        token_nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=PAD,
-                                    reduction="none")
-        return token_nll.view_as(targets).sum(-1)
+        real = (targets != PAD).flatten().nonzero().squeeze(1)
+        output = self.decoder.output
+        token_nll = linear_cross_entropy(hidden.flatten(0, 1).index_select(0, real), output.weight, output.bias,
+                                         targets.flatten().index_select(0, real))
+        per_example = torch.zeros(targets.shape[0], dtype=token_nll.dtype, device=token_nll.device)
+        return per_example.index_add(0, real // targets.shape[1], token_nll)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""

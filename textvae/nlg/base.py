@@ -1,7 +1,8 @@
 """The NLG side's contract, shared by every decoder.
 
-Teacher forcing: `forward(input_ids (B, T), z (B, D) | None) -> hidden (B, T, H)`, then
-`project(hidden) -> logits` (kept separate so the loss projects only real tokens).
+Teacher forcing: `forward(input_ids (B, T), z (B, D) | None) -> hidden (B, T, H)`, then the output
+layer `output` (an nn.Linear H -> V) gives logits; it is kept separate so the loss can project only the
+real tokens, fused with the cross-entropy (textvae.nlg.output_loss).
 Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
 A state is a dict of batch-first tensors, so beam search can reorder any decoder's state.
 """
@@ -18,12 +19,13 @@ State = dict[str, Tensor]
 
 class Decoder(nn.Module):
     latent_dim: int
+    output: nn.Linear
 
     def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def project(self, hidden: Tensor) -> Tensor:  # pragma: no cover - interface
-        raise NotImplementedError
+    def project(self, hidden: Tensor) -> Tensor:
+        return self.output(hidden)
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:  # pragma: no cover - interface
         raise NotImplementedError

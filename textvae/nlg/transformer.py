@@ -108,9 +108,6 @@ class TransformerDecoder(Decoder):
             x, _ = block(x, memory_kv)
         return self.ln_f(x)
 
-    def project(self, hidden: Tensor) -> Tensor:
-        return self.output(hidden)
-
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
         device = self.embedding.weight.device
         state: State = {"position": torch.zeros(batch_size, dtype=torch.long, device=device)}

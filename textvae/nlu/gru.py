@@ -1,13 +1,18 @@
-"""A small bidirectional GRU encoder trained from scratch: the baseline for ablations."""
+"""A small bidirectional GRU encoder trained from scratch: the baseline for ablations.
+
+It keeps nn.GRU's parameters but runs them through textvae.recurrence (bf16 matmuls under autocast);
+padding is handled by reversing each sequence within its own length, so no packing is needed.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from textvae.data.tokenizers import PAD
 from textvae.nlu.base import ENCODERS, Encoder
+from textvae.recurrence import gru_layer
 
 
 @ENCODERS.register("gru")
@@ -26,7 +31,24 @@ class GRUEncoder(Encoder):
         return cls(config.vocab_size, config.embed_dim, config.hidden_dim, config.num_layers, config.dropout)
 
     def forward(self, batch: dict) -> Tensor:
-        tokens, lengths = batch["target_ids"], batch["lengths"]
-        packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, state = self.rnn(packed)  # (layers * 2, B, H)
-        return torch.cat([state[-2], state[-1]], dim=-1)
+        tokens = batch["target_ids"]
+        lengths = batch["lengths"].to(tokens.device)
+        # each sequence reversed within its own length (padding stays put); the map is its own inverse
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        reverse = torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
+        x = self.embedding(tokens)
+        h0 = x.new_zeros(x.shape[0], self.rnn.hidden_size, dtype=torch.float32)
+        for layer in range(self.rnn.num_layers):
+            forward = gru_layer(self.rnn, layer, x, h0)
+            backward = _time_gather(gru_layer(self.rnn, layer, _time_gather(x, reverse), h0, reverse=True), reverse)
+            x = torch.cat([forward, backward], dim=-1)
+            if layer < self.rnn.num_layers - 1 and self.rnn.training:
+                x = F.dropout(x, self.rnn.dropout, training=True)
+        # forward direction: its state at the last real token; backward direction: at the first token
+        last = _time_gather(forward, (lengths - 1).clamp(min=0)[:, None])[:, 0]
+        return torch.cat([last, backward[:, 0]], dim=-1)
+
+
+def _time_gather(x: Tensor, index: Tensor) -> Tensor:
+    """x (B, T, E) gathered along time by index (B, T'): (B, T', E)."""
+    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))

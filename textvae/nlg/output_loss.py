@@ -1,0 +1,83 @@
+"""The output layer and its cross-entropy fused, a block of rows at a time.
+
+The (tokens, vocabulary) logits are the largest tensors in text-VAE training. `F.cross_entropy` on
+float32 logits materializes the float32 copy, its log-softmax and the gradient, streaming several
+times their size through memory, which on a CPU costs more than all the matmuls of the step. Here the
+logits stay in the matmul's dtype (bf16 under autocast, as nn.Linear leaves them); log-sum-exp and the
+gradient softmax - onehot are formed `chunk` rows at a time in float32 while a block is in cache; the
+three matmuls run once each on the whole block of real tokens. Same maths as
+`F.cross_entropy(linear(h).float())` under autocast; only the order of float32 additions differs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+DEFAULT_CHUNK = 64
+ROW_MULTIPLE = 128  # rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few kernels
+
+
+def _block(logits: Tensor, rows: slice, bias: Tensor | None) -> Tensor:
+    block = logits[rows].to(torch.float32, copy=True)  # never a view: the block is changed in place
+    return block.add_(bias) if bias is not None else block
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
+                chunk: int) -> Tensor:
+        with torch.autocast(hidden.device.type, enabled=False):
+            h = hidden.to(dtype)
+            w = weight.to(dtype)
+            logits = h @ w.t()  # the bias is added per block in float32 (addmm's broadcast copy is slow in bf16)
+            b = bias.float() if bias is not None else None
+            nll = torch.empty(hidden.shape[0], device=hidden.device)
+            lse = torch.empty_like(nll)
+            for start in range(0, hidden.shape[0], chunk):
+                rows = slice(start, start + chunk)
+                block = _block(logits, rows, b)
+                lse[rows] = torch.logsumexp(block, dim=-1)
+                nll[rows] = lse[rows] - block.gather(1, targets[rows, None]).squeeze(1)
+        ctx.save_for_backward(h, w, b, logits, targets, lse)
+        ctx.shapes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
+        ctx.chunk = chunk
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad_nll: Tensor):
+        h, w, b, logits, targets, lse = ctx.saved_tensors
+        hidden_dtype, weight_dtype, bias_dtype = ctx.shapes
+        with torch.autocast(h.device.type, enabled=False):
+            grad_logits = torch.empty_like(logits)
+            grad_bias = torch.zeros(logits.shape[1], device=logits.device) if bias_dtype is not None else None
+            for start in range(0, logits.shape[0], ctx.chunk):
+                rows = slice(start, start + ctx.chunk)
+                probs = _block(logits, rows, b).sub_(lse[rows, None]).exp_()  # softmax, while in cache
+                index = torch.arange(probs.shape[0], device=probs.device)
+                probs[index, targets[rows]] -= 1.0  # d nll / d logits = softmax - onehot
+                probs.mul_(grad_nll[rows, None])
+                if grad_bias is not None:
+                    grad_bias += probs.sum(0)
+                grad_logits[rows] = probs
+            grad_hidden = (grad_logits @ w).to(hidden_dtype)
+            grad_weight = (grad_logits.t() @ h).to(weight_dtype)
+        return grad_hidden, grad_weight, grad_bias.to(bias_dtype) if grad_bias is not None else None, None, None, None
+
+
+def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
+                         chunk: int = DEFAULT_CHUNK) -> Tensor:
+    """-log softmax(hidden @ weight.T + bias)[target] per row: hidden (N, H), targets (N,) -> (N,) float32.
+
+    Under autocast the matmuls run in the autocast dtype (bf16 on CPU), as `nn.Linear` would.
+    """
+    if hidden.dim() != 2 or targets.shape != hidden.shape[:1]:
+        raise ValueError(f"hidden must be (N, H) and targets (N,); got {tuple(hidden.shape)} and {tuple(targets.shape)}")
+    device_type = hidden.device.type
+    dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else hidden.dtype
+    rows = hidden.shape[0]
+    pad = -rows % ROW_MULTIPLE  # padded rows get zero gradient: their losses are sliced off below
+    if pad:
+        hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
+        targets = torch.cat([targets, targets.new_zeros(pad)])
+    return _LinearCrossEntropy.apply(hidden, weight, bias, targets, dtype, chunk)[:rows]

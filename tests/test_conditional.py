@@ -43,12 +43,12 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
     lines = ptb_lines("train", 160)
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("".join(f"{a}\t{b}\n" for a, b in zip(lines[::2], lines[1::2])))
-    config = load_experiment(None, [
+    overrides = [
         f"data.train={tsv}", "data.source_column=0", "data.column=1", "data.valid_fraction=0.1",
         "data.tokenizer=word", "model.type=conditional_vae", f"model.prior={prior}", "model.encoder=gru",
         "model.embed_dim=32", "model.hidden_dim=32", "model.latent_dim=4", "model.condition_dim=16",
-        "model.max_length=10", "train.epochs=2", "train.batch_size=16"])
-    model = train(config, tmp_path / "run", show_progress=False)
+        "model.max_length=10", "train.epochs=2", "train.batch_size=16"]
+    model = train(load_experiment(None, overrides), tmp_path / "run", show_progress=False)
     assert isinstance(model, ConditionalTextVAE)
     loaded = TextVAE.from_pretrained(tmp_path / "run", device="cpu")
     assert isinstance(loaded, ConditionalTextVAE) and loaded.config.prior == prior
@@ -64,6 +64,8 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
         loaded.sample(2)
     from textvae.cli.main import main
 
+    assert main(["train", "--output", str(tmp_path / "cli"), "--quiet",  # the CLI trains conditional models too
+                 *sum((["--set", o] for o in overrides[:-2] + ["train.epochs=1"]), [])]) == 0
     assert main(["respond", "--model", str(tmp_path / "run"), "the market fell", "-n", "2", "--json"]) == 0
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv), "--source-column", "0",
                  "--column", "1"]) == 0

@@ -26,7 +26,7 @@ def run(args) -> int:
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun / accelerate launch only rank 0 reports
         return 0
     print(f"saved to {args.output}")
-    if model.has_latent:
+    if model.has_latent and not model.conditional:  # a conditional model needs sources to generate from
         for text in model.sample(3):
             print(f"  sample: {text}")
     return 0

@@ -18,3 +18,23 @@ def test_distinct_and_self_bleu_measure_diversity():
     varied = [["how are you today ?", "what is new with you ?", "where did you go ?"]]
     assert self_bleu(same) == pytest.approx(100.0)
     assert self_bleu(varied) < 30
+
+
+def test_distinct_per_input_separates_identical_from_varied_samples():
+    from textvae.metrics.generation import distinct_per_input
+
+    same = [["the cat sat down", "the cat sat down"]]
+    varied = [["the cat sat down", "a dog ran off"]]
+    assert distinct_per_input(same, 2) == pytest.approx(0.5)
+    assert distinct_per_input(varied, 2) == pytest.approx(1.0)
+    assert distinct_per_input([], 2) == 0.0
+
+
+def test_bleu_precision_is_the_mean_and_recall_the_max_over_samples():
+    from textvae.metrics.generation import bleu_precision_recall
+
+    reference = ["How are you doing today ?"]
+    precision, recall = bleu_precision_recall([["how are you doing today ?", "no idea"]], reference)
+    assert recall == pytest.approx(1.0) and 0.0 < precision < recall
+    with pytest.raises(ValueError, match="2 sample groups for 1 references"):
+        bleu_precision_recall([["a"], ["b"]], reference)

@@ -1,8 +1,10 @@
-"""Generation quality: BLEU to a reference and to the source, iBLEU, self-BLEU, distinct-n."""
+"""Generation quality: BLEU to a reference and to the source, iBLEU, self-BLEU, distinct-n, and the
+multi-sample dialogue metrics (distinct per input, BLEU precision / recall over samples)."""
 
 from __future__ import annotations
 
 from itertools import combinations
+from statistics import mean
 
 import sacrebleu
 
@@ -36,3 +38,23 @@ def distinct_n(texts: list[str], n: int) -> float:
         total += len(grams)
         unique.update(grams)
     return len(unique) / total if total else 0.0
+
+
+def distinct_per_input(samples: list[list[str]], n: int) -> float:
+    """Mean over inputs of distinct-n across that input's samples (how different the samples are)."""
+    return mean(distinct_n(group, n) for group in samples) if samples else 0.0
+
+
+def bleu_precision_recall(samples: list[list[str]], references: list[str]) -> tuple[float, float]:
+    """Zhao et al. (2017) with one reference per input: smoothed sentence BLEU (0-1, lower-cased) of each
+    sample against the reference; precision = its mean over the samples, recall = its max, both
+    averaged over inputs."""
+    if len(samples) != len(references):
+        raise ValueError(f"{len(samples)} sample groups for {len(references)} references")
+    scorer = sacrebleu.metrics.BLEU(effective_order=True, lowercase=True)
+    precision, recall = [], []
+    for group, reference in zip(samples, references):
+        scores = [scorer.sentence_score(sample, [reference]).score / 100 for sample in group]
+        precision.append(mean(scores))
+        recall.append(max(scores))
+    return mean(precision), mean(recall)

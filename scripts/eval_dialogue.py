@@ -87,7 +87,8 @@ def main() -> None:
         raise SystemExit(f"--seq2seq {args.seq2seq} is variational; train it with --set model.variational=false")
     references_lower = [r.lower() for r in references]
     rows = [{"row": "human test responses", **score([[r] for r in references_lower], references_lower)}]
-    rows[0]["bleu_precision"] = rows[0]["bleu_recall"] = None  # the references against themselves
+    for key in ("bleu_precision", "bleu_recall", "distinct_1_per_input", "distinct_2_per_input"):
+        rows[0][key] = None  # one reference per input, scored against itself: not comparable
     runs = [("seq2seq, greedy (deterministic)", seq2seq, {"strategy": "greedy"}),
             ("seq2seq, word sampling (T = 1)", seq2seq, {"strategy": "sample", "temperature": 1.0}),
             ("CVAE, prior mean (scale 0)", cvae, {"strategy": "greedy", "scale": 0.0}),

@@ -45,3 +45,17 @@ def test_resume_continues_to_the_same_weights(ptb_files, tmp_path):
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert load_tensors(split / "model.safetensors").keys()
+
+
+def test_a_fresh_run_in_a_used_folder_starts_its_own_log_and_a_resumed_one_appends(ptb_files, tmp_path):
+    out = tmp_path / "run"
+
+    def steps() -> list[int]:
+        return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
+                if "loss" in json.loads(line)]
+
+    train(tiny_experiment(ptb_files, "train.max_steps=10", "train.epochs=5"), out, show_progress=False)
+    train(tiny_experiment(ptb_files, "train.max_steps=10", "train.epochs=5"), out, show_progress=False)
+    assert steps() == [5, 10]
+    train(tiny_experiment(ptb_files, "train.max_steps=20", "train.epochs=5"), out, resume=True, show_progress=False)
+    assert steps() == [5, 10, 15, 20]

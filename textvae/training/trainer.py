@@ -111,6 +111,8 @@ class Trainer:
         self.output.mkdir(parents=True, exist_ok=True)
         if acc.is_main_process:
             atomic_write_text(self.output / EXPERIMENT_FILE, yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+            if not resume:  # a fresh run in a used folder starts its own log (a resumed one appends)
+                (self.output / METRICS_FILE).unlink(missing_ok=True)
         (train_texts, train_sources), valid = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
         train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)

@@ -82,3 +82,36 @@ def test_deterministic_seq2seq_has_no_kl_and_gives_one_answer(tmp_path, word_tok
     assert model(batch).kl_per_dim is None
     answers = model.generate(["prices went down"], n=3)[0]
     assert len(set(answers)) == 1
+
+
+@pytest.mark.parametrize("variational", [True, False])
+def test_source_attention_trains_reloads_identically_and_decodes(tmp_path, variational):
+    from conftest import ptb_lines
+
+    lines = ptb_lines("train", 120)
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(f"{a}\t{b}\n" for a, b in zip(lines[::2], lines[1::2])))
+    config = load_experiment(None, [
+        f"data.train={tsv}", "data.source_column=0", "data.column=1", "data.tokenizer=word",
+        "model.type=conditional_vae", "model.prior=learned", "model.encoder=gru", "model.source_attention=true",
+        f"model.variational={str(variational).lower()}", "model.embed_dim=16", "model.hidden_dim=24",
+        "model.latent_dim=4", "model.condition_dim=8", "model.max_length=8", "train.epochs=1", "train.batch_size=16"])
+    model = train(config, tmp_path / "run", show_progress=False)
+    assert model.source_tokens is not None and model.decoder.attention is not None
+    loaded = TextVAE.from_pretrained(tmp_path / "run", device="cpu")
+    batch = loaded.make_batch(["the market fell sharply"])
+    batch["source_texts"] = ["stocks went down"]
+    torch.manual_seed(0)
+    expected = model.eval()(batch).reconstruction
+    torch.manual_seed(0)
+    assert torch.equal(loaded.eval()(batch).reconstruction, expected)
+    for strategy in ("greedy", "sample", "beam"):
+        outputs = loaded.generate(["stocks went down", "the market fell"], n=2, strategy=strategy)
+        assert len(outputs) == 2 and all(len(group) == 2 for group in outputs)
+
+
+def test_source_attention_needs_a_conditional_gru_model():
+    with pytest.raises(ConfigError, match="source_attention needs model.type: conditional_vae"):
+        load_experiment(None, ["model.source_attention=true"])
+    with pytest.raises(ConfigError, match="source_attention needs"):
+        load_experiment(None, ["model.type=conditional_vae", "model.decoder=transformer", "model.source_attention=true"])

@@ -77,3 +77,22 @@ def test_gru_recurrence_matches_the_fused_kernel_with_gradients():
     assert torch.allclose(out, expected, atol=1e-5) and torch.allclose(h, expected_h, atol=1e-5)
     for got, want in zip(grads, expected_grads):
         assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_source_attention_memory_is_required_exactly_when_the_decoder_attends():
+    from textvae.errors import TextVAEError
+    from textvae.nlg.gru import GRUDecoder
+
+    ids = torch.randint(4, 30, (2, 5))
+    memory = {"memory": torch.randn(2, 3, 6), "memory_mask": torch.tensor([[True, True, False], [True, True, True]])}
+    plain, attending = GRUDecoder(30, 8, 10, latent_dim=4), GRUDecoder(30, 8, 10, latent_dim=4, memory_dim=6)
+    z = torch.randn(2, 4)
+    assert attending(ids, z, memory).shape == (2, 5, 10)
+    with pytest.raises(TextVAEError, match="without source attention"):
+        plain(ids, z, memory)
+    with pytest.raises(TextVAEError, match="pass its memory"):
+        attending(ids, z)
+    # the masked source position is ignored: changing it changes nothing
+    changed = {**memory, "memory": memory["memory"].clone()}
+    changed["memory"][0, 2] += 5.0
+    assert torch.allclose(attending.eval()(ids, z, memory), attending(ids, z, changed))

@@ -123,6 +123,7 @@ class ModelConfig:
     type: str = "text_vae"  # text_vae | conditional_vae (source/context -> target, e.g. paraphrase, dialogue)
     prior: str = "standard"  # conditional_vae: standard N(0, I) or learned p(z | source)
     condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
+    source_attention: bool = False  # conditional_vae + gru decoder: also attend over the source's tokens
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
     encoder_max_tokens: int = 128
@@ -155,6 +156,8 @@ class ModelConfig:
         _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         _require(self.condition_dim > 0, "model.condition_dim must be > 0")
+        _require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
+                 "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
 
     @property
     def has_latent(self) -> bool:

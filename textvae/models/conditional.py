@@ -2,8 +2,10 @@
 
 Recognition network q(z | x, c), prior p(z | c) (learned, as in Zhao et al. 2017) or N(0, I) (as in
 Gupta et al. 2018), and a decoder fed [z; condition(c)], so z carries the variation the source does
-not determine. The NLU encoder reads both c and x. With `variational: false` z is always 0: a
-deterministic seq2seq of the same size, the baseline the CVAE is compared with.
+not determine. The NLU encoder reads both c and x. With `source_attention: true` a bidirectional GRU
+also reads c's tokens and the decoder attends over them (exact words, names and numbers survive).
+With `variational: false` z is always 0: a deterministic seq2seq of the same size, the baseline the
+CVAE is compared with.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from textvae.config import ModelConfig
-from textvae.data.tokenizers import UNK
+from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
@@ -22,6 +24,7 @@ from textvae.models.text_vae import TextVAE, TextVAEOutput
 from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, build_encoder
+from textvae.nlu.gru import GRUEncoder
 from textvae.objectives import drop_decoder_inputs
 
 
@@ -41,6 +44,8 @@ class ConditionalTextVAE(TextVAE):
                            if config.prior == "learned" else None)
         self.condition_proj = nn.Sequential(nn.Linear(hidden, config.condition_dim), nn.Tanh())
         self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim)
+        self.source_tokens = (GRUEncoder(self.config.vocab_size, config.embed_dim, config.hidden_dim // 2)
+                              if config.source_attention else None)
 
     # ---- pieces -----------------------------------------------------------------------------
     def source_features(self, batch: dict) -> Tensor:
@@ -49,6 +54,13 @@ class ConditionalTextVAE(TextVAE):
         if "source_features" in batch:  # cached features of a frozen pretrained encoder
             return batch["source_features"].float()
         return self.encoder(self.make_batch(batch["source_texts"])).float()
+
+    def source_memory(self, sources: list[str]) -> dict[str, Tensor] | None:
+        """The sources' token states for the decoder to attend over (None without source attention)."""
+        if self.source_tokens is None:
+            return None
+        batch = self.make_batch(sources)
+        return {"memory": self.source_tokens.token_states(batch), "memory_mask": batch["target_ids"] != PAD}
 
     def prior(self, h_source: Tensor) -> DiagonalGaussian:
         """p(z | c): the learned prior network, or N(0, I)."""
@@ -68,14 +80,15 @@ class ConditionalTextVAE(TextVAE):
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         h_source = self.source_features(batch)
+        memory = self.source_memory(batch["source_texts"])
         if not self.variational:  # deterministic seq2seq: the decoder sees the source only
             z = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
-            rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs)
+            rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs, memory)
             return TextVAEOutput(rec, None, None, z)
         posterior = self.posterior(batch, h_source)
         z = posterior.rsample()
         kl = posterior.kl_to(self.prior(h_source))
-        rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs)
+        rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs, memory)
         return TextVAEOutput(rec, kl, posterior, z)
 
     # ---- user API ---------------------------------------------------------------------------
@@ -91,9 +104,12 @@ class ConditionalTextVAE(TextVAE):
         h_source = self.encoder(batch).float().repeat_interleave(n, dim=0)
         prior = self.prior(h_source)
         z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
+        memory = self.source_memory(sources)
+        if memory is not None:
+            memory = {key: value.repeat_interleave(n, dim=0) for key, value in memory.items()}
         options.setdefault("max_length", self.config.max_length)
         ids = decode_latents(self.decoder, self._latent_input(z, h_source), len(sources) * n, strategy,
-                             DecodingOptions.from_kwargs(**options))
+                             DecodingOptions.from_kwargs(**options), memory)
         self.train(was_training)
         texts = [self.tokenizer.decode(row) for row in ids]
         return [texts[i * n : (i + 1) * n] for i in range(len(sources))]

@@ -84,14 +84,16 @@ class TextVAE(nn.Module):
             raise TextVAEError("this model is a language model without a latent space (encoder: none)")
         return self.posterior_head(self.encoder(batch))
 
-    def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None) -> Tensor:
-        """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored).
+    def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
+                           memory: dict[str, Tensor] | None = None) -> Tensor:
+        """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored); `memory`:
+        the source token states a decoder with source attention reads.
 
         Only the real tokens are projected, by the fused output-layer cross-entropy in fixed blocks of
         rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
         inputs = batch["input_ids"] if input_ids is None else input_ids
-        hidden = self.decoder(inputs, z)
+        hidden = self.decoder(inputs, z, memory)
         targets = batch["target_ids"]
         real = (targets != PAD).flatten().nonzero().squeeze(1)
         output = self.decoder.output

@@ -1,10 +1,12 @@
 """The NLG side's contract, shared by every decoder.
 
-Teacher forcing: `forward(input_ids (B, T), z (B, D) | None) -> hidden (B, T, H)`, then the output
+Teacher forcing: `forward(input_ids (B, T), z (B, D) | None, memory=None) -> hidden (B, T, H)`, then the output
 layer `output` (an nn.Linear H -> V) gives logits; it is kept separate so the loss can project only the
 real tokens, fused with the cross-entropy (textvae.nlg.output_loss).
 Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
 A state is a dict of batch-first tensors, so beam search can reorder any decoder's state.
+`memory` (decoders that attend over a source): {"memory": (B, S, M) token states, "memory_mask": (B, S)
+True at real tokens}; decoding puts the same entries into the state.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class Decoder(nn.Module):
     latent_dim: int
     output: nn.Linear
 
-    def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:  # pragma: no cover - interface
+    def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def project(self, hidden: Tensor) -> Tensor:

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from textvae.data.tokenizers import BOS, EOS, PAD
 from textvae.errors import ConfigError
-from textvae.nlg.base import Decoder, reorder_state
+from textvae.nlg.base import Decoder, State, reorder_state
 from textvae.registry import Registry, closest
 
 STRATEGIES: Registry = Registry("decoding strategy")
@@ -64,10 +64,11 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     return logits
 
 
-def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions, choose) -> list[list[int]]:
+def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions, memory: State | None,
+         choose) -> list[list[int]]:
     """Token-by-token loop shared by greedy and sampling; `choose(logits) -> next tokens (B,)`."""
     device = next(decoder.parameters()).device
-    state = decoder.init_state(z, batch_size)
+    state = {**decoder.init_state(z, batch_size), **(memory or {})}
     tokens = torch.full((batch_size,), BOS, dtype=torch.long, device=device)
     finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
     out = []
@@ -84,26 +85,30 @@ def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingO
 
 
 @STRATEGIES.register("greedy")
-def greedy(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
-    return _run(decoder, z, batch_size, options, lambda logits: logits.argmax(-1))
+def greedy(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions,
+           memory: State | None = None) -> list[list[int]]:
+    return _run(decoder, z, batch_size, options, memory, lambda logits: logits.argmax(-1))
 
 
 @STRATEGIES.register("sample")
-def sample(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
+def sample(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions,
+           memory: State | None = None) -> list[list[int]]:
     def choose(logits: Tensor) -> Tensor:
         logits = filter_logits(logits / options.temperature, options.top_k, options.top_p)
         return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
 
-    return _run(decoder, z, batch_size, options, choose)
+    return _run(decoder, z, batch_size, options, memory, choose)
 
 
 @STRATEGIES.register("beam")
-def beam_search(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions) -> list[list[int]]:
+def beam_search(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions,
+                memory: State | None = None) -> list[list[int]]:
     """Batched beam search; the best hypothesis per input by log-probability / length**length_penalty."""
     k = options.beam_size
     device = next(decoder.parameters()).device
     z_beams = z.repeat_interleave(k, dim=0) if z is not None else None
-    state = decoder.init_state(z_beams, batch_size * k)
+    state = {**decoder.init_state(z_beams, batch_size * k),
+             **{key: value.repeat_interleave(k, dim=0) for key, value in (memory or {}).items()}}
     tokens = torch.full((batch_size * k,), BOS, dtype=torch.long, device=device)
     scores = torch.full((batch_size, k), float("-inf"), device=device)
     scores[:, 0] = 0.0  # all beams start identical: keep one
@@ -150,10 +155,11 @@ def _strip(tokens: Tensor, max_length: int) -> list[list[int]]:
 
 
 def decode_latents(decoder: Decoder, z: Tensor | None, batch_size: int, strategy: str = "greedy",
-                   options: DecodingOptions | None = None) -> list[list[int]]:
-    """Generate token ids for each row of z (or `batch_size` unconditional rows when z is None)."""
+                   options: DecodingOptions | None = None, memory: State | None = None) -> list[list[int]]:
+    """Generate token ids for each row of z (or `batch_size` unconditional rows when z is None);
+    `memory` holds the source token states of decoders that attend over a source (batch-first)."""
     options = options or DecodingOptions()
     options.validate()
     fn = STRATEGIES.get(strategy)
     with torch.no_grad():
-        return fn(decoder, z, batch_size, options)
+        return fn(decoder, z, batch_size, options, memory)

@@ -1,4 +1,5 @@
-"""GRU decoder: z sets the initial state and is concatenated to every input embedding."""
+"""GRU decoder: z sets the initial state and is concatenated to every input embedding; optionally
+its states attend over a source's token states (conditional models, `model.source_attention`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import torch
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
+from textvae.errors import TextVAEError
+from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State
 from textvae.recurrence import gru_layers
 
@@ -13,7 +16,7 @@ from textvae.recurrence import gru_layers
 @DECODERS.register("gru")
 class GRUDecoder(Decoder):
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int = 0,
-                 num_layers: int = 1, dropout: float = 0.0) -> None:
+                 num_layers: int = 1, dropout: float = 0.0, memory_dim: int = 0) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.num_layers = num_layers
@@ -23,11 +26,14 @@ class GRUDecoder(Decoder):
                           dropout=dropout if num_layers > 1 else 0.0)
         self.init_proj = nn.Linear(latent_dim, hidden_dim * num_layers) if latent_dim else None
         self.dropout = nn.Dropout(dropout)
+        self.attention = SourceAttention(hidden_dim, memory_dim) if memory_dim else None
         self.output = nn.Linear(hidden_dim, vocab_size)
 
     @classmethod
     def from_config(cls, config, latent_dim: int) -> GRUDecoder:
-        return cls(config.vocab_size, config.embed_dim, config.hidden_dim, latent_dim, config.num_layers, config.dropout)
+        return cls(config.vocab_size, config.embed_dim, config.hidden_dim, latent_dim, config.num_layers, config.dropout,
+                   # the conditional model reads the source with a bidirectional GRU of hidden_dim // 2 per direction
+                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0)
 
     def _initial_hidden(self, z: Tensor | None, batch_size: int, device) -> Tensor:
         if z is None:
@@ -41,11 +47,20 @@ class GRUDecoder(Decoder):
             return emb
         return torch.cat([emb, z.unsqueeze(1).expand(-1, input_ids.shape[1], -1).to(emb.dtype)], dim=-1)
 
-    def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
+    def _attend(self, out: Tensor, memory: State | None) -> Tensor:
+        if self.attention is None:
+            if memory:
+                raise TextVAEError("this decoder was built without source attention: it takes no memory")
+            return out
+        if not memory:
+            raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
+        return self.attention(out, memory["memory"], memory["memory_mask"])
+
+    def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
         h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
         inputs = self._inputs(input_ids, z)
         out, _ = gru_layers(self.rnn, inputs, h0)  # bf16 matmuls under autocast, one weight-gradient matmul
-        return self.dropout(out)
+        return self.dropout(self._attend(out, memory))
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
         device = self.embedding.weight.device
@@ -58,4 +73,5 @@ class GRUDecoder(Decoder):
         z = state.get("z")
         out, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous())
         new_state = {**state, "hidden": hidden.transpose(0, 1)}
-        return self.output(out[:, 0]), new_state
+        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
+        return self.output(self._attend(out, memory)[:, 0]), new_state

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
+from textvae.errors import TextVAEError
 from textvae.nlg.base import DECODERS, Decoder, State
 
 
@@ -100,7 +101,9 @@ class TransformerDecoder(Decoder):
             return None
         return self.z_memory(z).view(z.shape[0], self.memory_tokens, -1)
 
-    def forward(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
+    def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
+        if memory:
+            raise TextVAEError("the transformer decoder does not attend over a source (model.source_attention)")
         x = self._embed(input_ids, z, 0)
         memory = self._memory(z)
         for block in self.blocks:

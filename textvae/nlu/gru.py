@@ -30,7 +30,8 @@ class GRUEncoder(Encoder):
     def from_config(cls, config) -> GRUEncoder:
         return cls(config.vocab_size, config.embed_dim, config.hidden_dim, config.num_layers, config.dropout)
 
-    def forward(self, batch: dict) -> Tensor:
+    def token_states(self, batch: dict) -> Tensor:
+        """Both directions' states at every position (B, T, 2H); padding positions are not meaningful."""
         tokens = batch["target_ids"]
         lengths = batch["lengths"].to(tokens.device)
         # each sequence reversed within its own length (padding stays put); the map is its own inverse
@@ -44,9 +45,14 @@ class GRUEncoder(Encoder):
             x = torch.cat([forward, backward], dim=-1)
             if layer < self.rnn.num_layers - 1 and self.rnn.training:
                 x = F.dropout(x, self.rnn.dropout, training=True)
+        return x
+
+    def forward(self, batch: dict) -> Tensor:
+        states = self.token_states(batch)
+        hidden = self.rnn.hidden_size
         # forward direction: its state at the last real token; backward direction: at the first token
-        last = _time_gather(forward, (lengths - 1).clamp(min=0)[:, None])[:, 0]
-        return torch.cat([last, backward[:, 0]], dim=-1)
+        last = (batch["lengths"].to(states.device) - 1).clamp(min=0)[:, None]
+        return torch.cat([_time_gather(states[..., :hidden], last)[:, 0], states[:, 0, hidden:]], dim=-1)
 
 
 def _time_gather(x: Tensor, index: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ test set, print one table, write benchmarks/results/ptb.json and the table in do
     python scripts/bench_ptb.py                       # every row, IW-NLL with K = 500
     python scripts/bench_ptb.py --rows gru_vae_minilm gru_lm --reuse --iw-samples 100
     python scripts/bench_ptb.py --quick               # smoke run: a few steps, 200 test sentences
+    python scripts/bench_ptb.py --jobs 2              # two rows train at once, one thread each
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -67,13 +70,16 @@ class PeakRSS:
         return self.peak_mb
 
 
-def train(name: str, config: str, overrides: list[str], run_dir: Path, log) -> tuple[float, float]:
-    """Train one row with `textvae train` in a subprocess; returns (wall seconds, peak RSS MB)."""
+def train(name: str, config: str, overrides: list[str], run_dir: Path, log, threads: int | None = None
+          ) -> tuple[float, float]:
+    """Train one row with `textvae train` in a subprocess (with `threads` CPU threads); returns (wall
+    seconds, peak RSS MB)."""
     cmd = [sys.executable, "-m", "textvae.cli.main", "train", "--config", str(ROOT / config), "--output",
            str(run_dir), "--quiet", *sum((["--set", o] for o in overrides), [])]
     log(f"[{name}] {' '.join(cmd[2:])}")
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     start = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=ROOT)
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env)
     peak = PeakRSS(process.pid)
     if process.wait() != 0:
         raise SystemExit(f"[{name}] training failed (exit {process.returncode})")
@@ -81,7 +87,10 @@ def train(name: str, config: str, overrides: list[str], run_dir: Path, log) -> t
 
 
 def seconds_per_epoch(run_dir: Path) -> float | None:
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    log = run_dir / "metrics.jsonl"
+    if not log.exists():  # a run shorter than one logging interval
+        return None
+    records = [json.loads(line) for line in log.read_text().splitlines()]
     epochs = [r["epoch_seconds"] for r in records if "epoch_seconds" in r]
     return sum(epochs) / len(epochs) if epochs else None
 
@@ -130,33 +139,42 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
-    parser.add_argument("--runs-dir", default="runs/bench", help="where each row's model is trained")
+    parser.add_argument("--runs-dir", default=None, help="where each row's model is trained "
+                        "(default runs/bench, runs/bench-quick with --quick)")
     parser.add_argument("--reuse", action="store_true", help="evaluate an existing trained model instead of training")
     parser.add_argument("--iw-samples", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 steps, 200 test sentences, K = 5")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra override for every row")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="rows trained at once, each with cores/jobs threads (2 on a 2-core machine: the "
+                             "sequential parts of training leave the second core idle)")
     args = parser.parse_args()
     iw_samples = 5 if args.quick else args.iw_samples
-    runs = ROOT / args.runs_dir
+    runs = ROOT / (args.runs_dir or ("runs/bench-quick" if args.quick else "runs/bench"))
     rows = []
     previous = {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+    plans = {}
     for name in args.rows:
         config, overrides, kind = ROWS[name]
-        overrides = overrides + args.overrides + (QUICK if args.quick else [])
+        plans[name] = (config, overrides + args.overrides + (QUICK if args.quick else []), kind)
+    to_train = [n for n in args.rows if not (args.reuse and (runs / n / "config.json").exists())]
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        trained = dict(zip(to_train, pool.map(
+            lambda n: train(n, plans[n][0], plans[n][1], runs / n, print, threads), to_train)))
+    for name, (config, overrides, kind) in plans.items():
         run_dir = runs / name
         experiment = load_experiment(ROOT / config, overrides)
-        wall, peak = None, None
-        if not (args.reuse and (run_dir / "config.json").exists()):
-            wall, peak = train(name, config, overrides, run_dir, print)
+        wall, peak = trained.get(name, (None, None))
         test_texts = load_texts(experiment.data.test)[: 200 if args.quick else None]
         print(f"[{name}] evaluating on {len(test_texts)} test sentences (K = {iw_samples})")
         result = evaluate(name, kind, run_dir, test_texts, iw_samples)
-        old = previous.get(name, {})
+        old = {} if args.quick else previous.get(name, {})  # a smoke run borrows nothing from real runs
         rows.append({"config": name, "kind": kind, **result,
                      "sec_per_epoch": seconds_per_epoch(run_dir),
                      "peak_rss_mb": peak if peak is not None else old.get("peak_rss_mb"),
                      "train_wall_s": wall if wall is not None else old.get("train_wall_s"),
-                     "overrides": overrides, "threads": torch.get_num_threads(),
+                     "overrides": overrides, "threads": threads or torch.get_num_threads(), "jobs": args.jobs,
                      "date": datetime.date.today().isoformat(), "quick": args.quick})
     vaes = [r for r in rows if r["kind"] == "vae" and r["config"] != "bowman_reference"]
     if vaes:

@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="VAE folder (default: the bundled model)")
     parser.add_argument("--cvae", default=None, help="also evaluate this supervised conditional VAE")
     parser.add_argument("--cvae-scales", type=float, nargs="+", default=[0.0, 1.0])
+    parser.add_argument("--cvae-label", default="supervised cvae", help="row name of the --cvae model")
     parser.add_argument("--skip-vae", action="store_true", help="only the copy baseline and --cvae rows")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
@@ -129,7 +130,7 @@ def main() -> None:
     runs = [] if args.skip_vae else [("vae sample", model, s) for s in args.scales]
     if args.cvae:
         cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
-        runs += [("supervised cvae", cvae, s) for s in args.cvae_scales]
+        runs += [(args.cvae_label, cvae, s) for s in args.cvae_scales]
     for label, generator, scale in runs:
         start = time.perf_counter()
         groups = sample_paraphrases(generator, sources, scale, args.samples)

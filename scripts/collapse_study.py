@@ -58,6 +58,14 @@ def curves(run_dir: Path) -> dict[str, list[float]]:
             "mi": [r.get("valid_mi") for r in valid]}
 
 
+def finished(run_dir: Path, steps: int) -> bool:
+    """Whether run_dir holds a completed run of exactly `steps` steps (its last logged step)."""
+    log = run_dir / "metrics.jsonl"
+    if not (run_dir / "config.json").exists() or not log.exists():
+        return False
+    return [json.loads(line) for line in log.read_text().splitlines()][-1].get("step") == steps
+
+
 def plot(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -82,6 +90,9 @@ def main() -> None:
     parser.add_argument("--iw-samples", type=int, default=50)
     parser.add_argument("--only", nargs="+", default=None, help="run these variants only")
     parser.add_argument("--runs-dir", default="runs/collapse")
+    parser.add_argument("--test-sentences", type=int, default=1000,
+                        help="first N PTB test sentences to evaluate on (IW-NLL costs K decodes each); 0 = all")
+    parser.add_argument("--reuse", action="store_true", help="evaluate variants already trained in --runs-dir")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     steps = 20 if args.quick else args.steps
@@ -89,14 +100,15 @@ def main() -> None:
     common = [f"train.max_steps={steps}", "train.epochs=100", f"train.eval_every={eval_every}", "train.patience=0",
               f"train.save_every={steps}"] + (["data.max_examples=2000"] if args.quick else [])
     chosen = {k: v for k, v in variants(steps).items() if args.only is None or k in args.only}
-    test_texts = load_texts(load_experiment(ROOT / BASE).data.test)[: 200 if args.quick else None]
+    test_texts = load_texts(load_experiment(ROOT / BASE).data.test)[: 200 if args.quick else args.test_sentences or None]
     results = {}
     for name, overrides in chosen.items():
         run_dir = ROOT / args.runs_dir / name
         cmd = [sys.executable, "-m", "textvae.cli.main", "train", "--config", str(ROOT / BASE), "--output",
                str(run_dir), "--quiet", *sum((["--set", o] for o in overrides + common), [])]
-        print(f"[{name}] training {steps} steps")
-        subprocess.run(cmd, cwd=ROOT, check=True)
+        if not (args.reuse and finished(run_dir, steps)):
+            print(f"[{name}] training {steps} steps")
+            subprocess.run(cmd, cwd=ROOT, check=True)
         torch.manual_seed(0)
         model = TextVAE.from_pretrained(run_dir, device="cpu")
         dataset = TextDataset(test_texts, model.tokenizer)
@@ -115,10 +127,12 @@ def main() -> None:
     if not args.quick:
         out = ROOT / "benchmarks" / "results" / "collapse.json"
         out.write_text(json.dumps({"steps": steps, "iw_samples": args.iw_samples, "base": BASE,
+                                   "test_sentences": len(test_texts),
                                    "date": datetime.date.today().isoformat(), "variants": results}, indent=2) + "\n")
         plot(results, ROOT / "docs" / "collapse_study.png")
         update_section("collapse", "Posterior-collapse study (PTB, GRU VAE)",
-                       markdown + f"\n\n{steps} steps per variant, IW-NLL with K = {args.iw_samples}. "
+                       markdown + f"\n\n{steps} steps per variant (batch 64); metrics on the first {len(test_texts)} "
+                       f"PTB test sentences, IW-NLL with K = {args.iw_samples}. "
                        "![KL and MI during training](collapse_study.png)", "python " + " ".join(sys.argv))
 
 

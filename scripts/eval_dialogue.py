@@ -107,7 +107,8 @@ def main() -> None:
     summary = (f"\n\nCVAE vs deterministic seq2seq: distinct-2 per input {ratio:.2f}x; BLEU recall "
                f"{cvae_row['bleu_recall']:.3f} vs {greedy['bleu_recall']:.3f}. {len(contexts)} test pairs, "
                f"{args.samples} responses each; lower-cased whitespace tokens; BLEU = sacrebleu smoothed sentence "
-               "BLEU (0-1) against the single reference.")
+               "BLEU (0-1) against the single reference. Models: `textvae train --config "
+               "configs/dailydialog_cvae.yaml` and the same with `--set model.variational=false`.")
     print(summary.strip())
     if args.limit is None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ def test_step_by_step_matches_teacher_forcing(decoder):
     z = torch.randn(3, D) if decoder.latent_dim else None
     ids = torch.randint(4, V, (3, 7))
     ids[:, 0] = BOS
-    full = decoder.project(decoder(ids, z))
+    full = decoder.output(decoder(ids, z))
     state = decoder.init_state(z, 3)
     for t in range(ids.shape[1]):
         logits, state = decoder.step(ids[:, t], state)

@@ -31,7 +31,7 @@ class _GRURecurrence(torch.autograd.Function):
             states[0] = h0
             for t in range(steps):
                 h = states[t]
-                gh = torch.addmm(b, h.to(dtype), w.t()) if dtype == torch.float32 else (h.to(dtype) @ w.t()).float().add_(b)
+                gh = (h.to(dtype) @ w.t()).float().add_(b)
                 gx = gates_x[t].to(torch.float32, copy=True)  # changed in place below
                 rz = torch.sigmoid_(gx[:, :2 * hidden].add_(gh[:, :2 * hidden]))
                 r, z = rz[:, :hidden], rz[:, hidden:]

@@ -26,9 +26,6 @@ class Decoder(nn.Module):
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def project(self, hidden: Tensor) -> Tensor:
-        return self.output(hidden)
-
     def init_state(self, z: Tensor | None, batch_size: int) -> State:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -40,14 +40,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 lse[rows] = torch.logsumexp(block, dim=-1)
                 nll[rows] = lse[rows] - block.gather(1, targets[rows, None]).squeeze(1)
         ctx.save_for_backward(h, w, b, logits, targets, lse)
-        ctx.shapes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
+        ctx.dtypes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
         ctx.chunk = chunk
         return nll
 
     @staticmethod
     def backward(ctx, grad_nll: Tensor):
         h, w, b, logits, targets, lse = ctx.saved_tensors
-        hidden_dtype, weight_dtype, bias_dtype = ctx.shapes
+        hidden_dtype, weight_dtype, bias_dtype = ctx.dtypes
         with torch.autocast(h.device.type, enabled=False):
             grad_logits = torch.empty_like(logits)
             grad_bias = torch.zeros(logits.shape[1], device=logits.device) if bias_dtype is not None else None

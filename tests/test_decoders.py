@@ -13,12 +13,13 @@ def decoders() -> list:
     torch.manual_seed(0)
     return [
         GRUDecoder(V, 16, 24, latent_dim=D, num_layers=2).eval(),
+        GRUDecoder(V, 16, 24, latent_dim=D, tie_embeddings=True).eval(),
         TransformerDecoder(V, 16, num_layers=2, heads=2, ff_dim=32, latent_dim=D, memory_tokens=2).eval(),
         TransformerDecoder(V, 16, num_layers=1, heads=2, ff_dim=32, latent_dim=0).eval(),  # LM, no z
     ]
 
 
-@pytest.mark.parametrize("decoder", decoders(), ids=["gru", "transformer", "transformer-lm"])
+@pytest.mark.parametrize("decoder", decoders(), ids=["gru", "gru-tied", "transformer", "transformer-lm"])
 def test_step_by_step_matches_teacher_forcing(decoder):
     """The KV cache / recurrent state gives the same logits as a full forward pass."""
     z = torch.randn(3, D) if decoder.latent_dim else None
@@ -31,7 +32,7 @@ def test_step_by_step_matches_teacher_forcing(decoder):
         assert torch.allclose(logits, full[:, t], atol=1e-5)
 
 
-@pytest.mark.parametrize("decoder", decoders(), ids=["gru", "transformer", "transformer-lm"])
+@pytest.mark.parametrize("decoder", decoders(), ids=["gru", "gru-tied", "transformer", "transformer-lm"])
 @pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
 def test_strategies_respect_max_length(decoder, strategy):
     z = torch.randn(4, D) if decoder.latent_dim else None

@@ -51,11 +51,13 @@ def test_language_model_baseline_has_no_latent(tiny_config, word_tokenizer, ptb_
         model.encode(["a sentence"])
 
 
-@pytest.mark.parametrize("encoder,decoder", [("gru", "gru"), ("minilm", "transformer")])
-def test_save_and_load_give_identical_outputs(tiny_config, word_tokenizer, ptb_texts, tmp_path, encoder, decoder):
-    model = build(tiny_config, word_tokenizer, encoder=encoder, decoder=decoder).eval()
+@pytest.mark.parametrize("encoder,decoder,tie", [("gru", "gru", False), ("gru", "gru", True),
+                                                 ("minilm", "transformer", False), ("gru", "transformer", True)])
+def test_save_and_load_give_identical_outputs(tiny_config, word_tokenizer, ptb_texts, tmp_path, encoder, decoder, tie):
+    model = build(tiny_config, word_tokenizer, encoder=encoder, decoder=decoder, tie_embeddings=tie).eval()
     model.save_pretrained(tmp_path)
     loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    assert (loaded.decoder.output.weight is loaded.decoder.embedding.weight) == tie  # the tie survives loading
     mu, logvar = model.encode(ptb_texts[:3])
     mu2, logvar2 = loaded.encode(ptb_texts[:3])
     assert torch.equal(mu, mu2) and torch.equal(logvar, logvar2)

@@ -140,6 +140,7 @@ class ModelConfig:
     max_positions: int = 256
     max_length: int = 64  # generation stops after this many tokens
     dropout: float = 0.1
+    tie_embeddings: bool = False  # output layer shares the input embedding (GRU: via a hidden -> embed projection)
     logvar_clamp: float = 10.0
     vocab_size: int = 0  # set from the tokenizer when the model is built
 

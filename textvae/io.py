@@ -59,8 +59,14 @@ def read_json(path: Path) -> Any:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """safetensors file written atomically; tensors are made contiguous and CPU-resident."""
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    """safetensors file written atomically; tensors are made contiguous and CPU-resident, and tied
+    tensors (one storage under two names, e.g. tied embeddings) are stored once per name."""
+    seen: set[int] = set()
+    tensors = dict(tensors)
+    for key, value in tensors.items():
+        value = value.detach().contiguous().cpu()
+        tensors[key] = value.clone() if value.data_ptr() in seen else value
+        seen.add(value.data_ptr())
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)

@@ -33,6 +33,13 @@ class Decoder(nn.Module):
         raise NotImplementedError
 
 
+def tie_output(embedding: nn.Embedding, output: nn.Linear) -> None:
+    """Share the input embedding with the output layer (Press & Wolf 2017), initialised small
+    (uniform ±0.1) so the tied logits start near zero."""
+    nn.init.uniform_(embedding.weight, -0.1, 0.1)
+    output.weight = embedding.weight
+
+
 def reorder_state(state: State, index: Tensor) -> State:
     """Select batch rows of every state tensor (for beam search)."""
     return {key: value.index_select(0, index) for key, value in state.items()}

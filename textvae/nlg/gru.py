@@ -9,14 +9,14 @@ from torch import Tensor, nn
 from textvae.data.tokenizers import PAD
 from textvae.errors import TextVAEError
 from textvae.nlg.attention import SourceAttention
-from textvae.nlg.base import DECODERS, Decoder, State
+from textvae.nlg.base import DECODERS, Decoder, State, tie_output
 from textvae.recurrence import gru_layers
 
 
 @DECODERS.register("gru")
 class GRUDecoder(Decoder):
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int = 0,
-                 num_layers: int = 1, dropout: float = 0.0, memory_dim: int = 0) -> None:
+                 num_layers: int = 1, dropout: float = 0.0, memory_dim: int = 0, tie_embeddings: bool = False) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.num_layers = num_layers
@@ -27,13 +27,18 @@ class GRUDecoder(Decoder):
         self.init_proj = nn.Linear(latent_dim, hidden_dim * num_layers) if latent_dim else None
         self.dropout = nn.Dropout(dropout)
         self.attention = SourceAttention(hidden_dim, memory_dim) if memory_dim else None
-        self.output = nn.Linear(hidden_dim, vocab_size)
+        # tied: states are projected down to the embedding size, then scored against the embedding
+        self.tie_proj = nn.Linear(hidden_dim, embed_dim) if tie_embeddings else None
+        self.output = nn.Linear(embed_dim if tie_embeddings else hidden_dim, vocab_size)
+        if tie_embeddings:
+            tie_output(self.embedding, self.output)
 
     @classmethod
     def from_config(cls, config, latent_dim: int) -> GRUDecoder:
         return cls(config.vocab_size, config.embed_dim, config.hidden_dim, latent_dim, config.num_layers, config.dropout,
                    # the conditional model reads the source with a bidirectional GRU of hidden_dim // 2 per direction
-                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0)
+                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0,
+                   tie_embeddings=config.tie_embeddings)
 
     def _initial_hidden(self, z: Tensor | None, batch_size: int, device) -> Tensor:
         if z is None:
@@ -56,11 +61,16 @@ class GRUDecoder(Decoder):
             raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
         return self.attention(out, memory["memory"], memory["memory_mask"])
 
+    def _features(self, out: Tensor, memory: State | None) -> Tensor:
+        """What the output layer reads: attended states, projected to the embedding size when tied."""
+        out = self._attend(out, memory)
+        return self.tie_proj(out) if self.tie_proj is not None else out
+
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
         h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
         inputs = self._inputs(input_ids, z)
         out, _ = gru_layers(self.rnn, inputs, h0)  # bf16 matmuls under autocast, one weight-gradient matmul
-        return self.dropout(self._attend(out, memory))
+        return self.dropout(self._features(out, memory))
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
         device = self.embedding.weight.device
@@ -74,4 +84,4 @@ class GRUDecoder(Decoder):
         out, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous())
         new_state = {**state, "hidden": hidden.transpose(0, 1)}
         memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
-        return self.output(self._attend(out, memory)[:, 0]), new_state
+        return self.output(self._features(out, memory)[:, 0]), new_state

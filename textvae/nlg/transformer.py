@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
 from textvae.errors import TextVAEError
-from textvae.nlg.base import DECODERS, Decoder, State
+from textvae.nlg.base import DECODERS, Decoder, State, tie_output
 
 
 class Attention(nn.Module):
@@ -67,7 +67,8 @@ class Block(nn.Module):
 @DECODERS.register("transformer")
 class TransformerDecoder(Decoder):
     def __init__(self, vocab_size: int, dim: int, num_layers: int, heads: int, ff_dim: int, latent_dim: int = 0,
-                 memory_tokens: int = 1, max_positions: int = 256, dropout: float = 0.1) -> None:
+                 memory_tokens: int = 1, max_positions: int = 256, dropout: float = 0.1,
+                 tie_embeddings: bool = False) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.memory_tokens = memory_tokens
@@ -80,11 +81,13 @@ class TransformerDecoder(Decoder):
         self.ln_f = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
         self.output = nn.Linear(dim, vocab_size)
+        if tie_embeddings:
+            tie_output(self.embedding, self.output)
 
     @classmethod
     def from_config(cls, config, latent_dim: int) -> TransformerDecoder:
         return cls(config.vocab_size, config.embed_dim, config.num_layers, config.num_heads, config.ff_dim,
-                   latent_dim, config.memory_tokens, config.max_positions, config.dropout)
+                   latent_dim, config.memory_tokens, config.max_positions, config.dropout, config.tie_embeddings)
 
     def _embed(self, input_ids: Tensor, z: Tensor | None, start: int) -> Tensor:
         t = input_ids.shape[1]

@@ -5,6 +5,7 @@ import torch
 
 from textvae import TextVAE
 from textvae.data import TextDataset
+from textvae.errors import ConfigError
 from textvae.metrics import (
     active_units,
     evaluate_elbo,
@@ -27,6 +28,18 @@ def test_iw_nll_is_at_most_the_negative_elbo(model, ptb_texts):
     iw = evaluate_iw_nll(model, dataset, num_samples=64, chunk=16)
     assert iw["iw_nll"] <= elbo["neg_elbo"]
     assert elbo["tokens"] == sum(len(t.split()) + 1 for t in ptb_texts[:24])
+
+
+def test_iw_nll_with_bf16_decoder_passes_is_close_to_fp32(model, ptb_texts):
+    dataset = TextDataset(ptb_texts[:16], model.tokenizer)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)  # the same z samples: only the decoder's arithmetic differs
+        results[precision] = evaluate_iw_nll(model, dataset, num_samples=8, precision=precision)
+    assert results["bf16"]["iw_precision"] == "bf16"
+    assert abs(results["bf16"]["iw_nll"] - results["fp32"]["iw_nll"]) < 0.05  # nats per sentence
+    with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
+        evaluate_iw_nll(model, dataset, num_samples=2, precision="fp16")
 
 
 def test_iw_with_one_sample_is_the_elbo_in_expectation(model, ptb_texts):

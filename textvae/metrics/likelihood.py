@@ -9,6 +9,7 @@ from contextlib import nullcontext
 import torch
 
 from textvae.data.batching import BucketBatchSampler, TextDataset
+from textvae.errors import ConfigError
 
 
 def batches(dataset: TextDataset, batch_size: int, device: torch.device):
@@ -54,11 +55,24 @@ def _repeat(batch: dict, times: int) -> dict:
             for k, v in batch.items()}
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def decoder_precision(model, precision: str):
+    """A context for the decoder's passes: "fp32" (exact) or "bf16" (autocast matmuls with float32
+    accumulation and float32 softmax; ≈ 5x faster on CPUs with AMX, see docs/RESULTS.md for the
+    measured difference)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    return torch.autocast(model.device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+
+
 @torch.no_grad()
-def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50) -> torch.Tensor:
+def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50, precision: str = "fp32") -> torch.Tensor:
     """Importance-weighted bound log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x); (B,).
 
-    It is >= the ELBO and tightens as K grows (Burda et al. 2016). Samples are decoded `chunk` at a time.
+    It is >= the ELBO and tightens as K grows (Burda et al. 2016). Samples are decoded `chunk` at a time;
+    `precision` applies to the decoder only (q(z|x) and p(z) are always float32).
     """
     from textvae.latent import standard_normal_log_prob
 
@@ -68,7 +82,8 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50) -> 
     for start in range(0, num_samples, chunk):
         k = min(chunk, num_samples - start)
         z = posterior.rsample(k)  # (k, B, D)
-        rec = model.reconstruction_nll(_repeat(batch, k), z.reshape(k * batch_size, -1)).view(k, batch_size)
+        with decoder_precision(model, precision):
+            rec = model.reconstruction_nll(_repeat(batch, k), z.reshape(k * batch_size, -1)).view(k, batch_size)
         log_weights.append(-rec + standard_normal_log_prob(z) - posterior.log_prob(z))
     log_w = torch.cat(log_weights, dim=0)
     return torch.logsumexp(log_w, dim=0) - math.log(num_samples)
@@ -76,15 +91,18 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50) -> 
 
 @torch.no_grad()
 def evaluate_iw_nll(model, dataset: TextDataset, num_samples: int = 500, batch_size: int = 32,
-                    chunk: int = 50) -> dict[str, float]:
-    """IW-NLL in nats per sentence and the PPL it implies (per token incl. EOS)."""
+                    chunk: int = 50, precision: str = "fp32") -> dict[str, float]:
+    """IW-NLL in nats per sentence and the PPL it implies (per token incl. EOS); `precision` of the
+    decoder's passes: fp32 | bf16."""
+    decoder_precision(model, precision)  # validates before any work
     was_training = model.training
     model.eval()
     total = 0.0
     sentences = tokens = 0
     for batch in batches(dataset, batch_size, model.device):
-        total -= iw_log_likelihood(model, batch, num_samples, chunk).sum().item()
+        total -= iw_log_likelihood(model, batch, num_samples, chunk, precision).sum().item()
         sentences += len(batch["texts"])
         tokens += int(batch["lengths"].sum())
     model.train(was_training)
-    return {"iw_nll": total / sentences, "iw_ppl": math.exp(total / tokens), "iw_samples": num_samples}
+    return {"iw_nll": total / sentences, "iw_ppl": math.exp(total / tokens), "iw_samples": num_samples,
+            "iw_precision": precision}

@@ -40,6 +40,8 @@ ROWS = {
     "gru_ae": ("configs/ptb_gru_ae.yaml", [], "ae"),
     "gru_vae_minilm": ("configs/ptb_gru_vae.yaml", [], "vae"),
     "gru_vae_minilm_large": ("configs/ptb_gru_vae_large.yaml", [], "vae"),
+    # the same decoder recipe without a latent: the fair language-model baseline for the row above
+    "gru_lm_large": ("configs/ptb_gru_vae_large.yaml", ["model.encoder=none", "objective.word_dropout=0.0"], "lm"),
     "transformer_vae_minilm": ("configs/ptb_transformer_vae.yaml", [], "vae"),
     "gru_vae_gru_encoder": ("configs/ptb_gru_vae.yaml", ["model.encoder=gru"], "vae"),
     "bowman_reference": ("configs/ptb_bowman_reference.yaml", [], "vae"),

@@ -7,6 +7,7 @@ import math
 from contextlib import nullcontext
 
 import torch
+from tqdm.auto import tqdm
 
 from textvae.data.batching import BucketBatchSampler, TextDataset
 from textvae.errors import ConfigError
@@ -91,18 +92,22 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50, pre
 
 @torch.no_grad()
 def evaluate_iw_nll(model, dataset: TextDataset, num_samples: int = 500, batch_size: int = 32,
-                    chunk: int = 50, precision: str = "fp32") -> dict[str, float]:
+                    chunk: int = 50, precision: str = "fp32", show_progress: bool = False) -> dict[str, float]:
     """IW-NLL in nats per sentence and the PPL it implies (per token incl. EOS); `precision` of the
-    decoder's passes: fp32 | bf16."""
+    decoder's passes: fp32 | bf16; `show_progress`: a progress bar over sentences (K = 500 is slow)."""
     decoder_precision(model, precision)  # validates before any work
     was_training = model.training
     model.eval()
     total = 0.0
     sentences = tokens = 0
+    progress = tqdm(total=len(dataset), desc=f"IW-NLL K={num_samples}", disable=not show_progress,
+                    mininterval=30, dynamic_ncols=True)
     for batch in batches(dataset, batch_size, model.device):
         total -= iw_log_likelihood(model, batch, num_samples, chunk, precision).sum().item()
         sentences += len(batch["texts"])
         tokens += int(batch["lengths"].sum())
+        progress.update(len(batch["texts"]))
+    progress.close()
     model.train(was_training)
     return {"iw_nll": total / sentences, "iw_ppl": math.exp(total / tokens), "iw_samples": num_samples,
             "iw_precision": precision}

@@ -35,8 +35,11 @@ class Decoder(nn.Module):
 
 def tie_output(embedding: nn.Embedding, output: nn.Linear) -> None:
     """Share the input embedding with the output layer (Press & Wolf 2017), initialised small
-    (uniform ±0.1) so the tied logits start near zero."""
+    (uniform ±0.1) so the tied logits start near zero; the padding row stays zero as nn.Embedding
+    leaves it."""
     nn.init.uniform_(embedding.weight, -0.1, 0.1)
+    if embedding.padding_idx is not None:
+        nn.init.zeros_(embedding.weight[embedding.padding_idx])
     output.weight = embedding.weight
 
 

@@ -70,6 +70,32 @@ def test_save_and_load_give_identical_outputs(tiny_config, word_tokenizer, ptb_t
         assert not any(k.startswith("encoder.model.") for k in load_tensors(tmp_path / WEIGHTS_FILE))
 
 
+def test_reference_layout_one_embedding_table_and_a_forward_only_encoder(tiny_config, word_tokenizer, ptb_texts,
+                                                                        tmp_path):
+    model = build(tiny_config, word_tokenizer, encoder="gru", encoder_bidirectional=False, share_embeddings=True)
+    assert model.encoder.embedding is model.decoder.embedding and model.encoder.output_dim == tiny_config.hidden_dim
+    separate = build(tiny_config, word_tokenizer, encoder="gru")
+    assert sum(p.numel() for p in model.parameters()) < sum(p.numel() for p in separate.parameters())
+    out = model(model.make_batch(ptb_texts[:4]))
+    out.reconstruction.sum().backward()
+    assert model.decoder.embedding.weight.grad is not None
+    model.eval().save_pretrained(tmp_path)
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    assert loaded.encoder.embedding is loaded.decoder.embedding  # the sharing survives loading
+    mu, _ = model.encode(ptb_texts[:3])
+    assert torch.equal(mu, loaded.encode(ptb_texts[:3])[0]) and model.decode(mu) == loaded.decode(mu)
+
+
+@pytest.mark.parametrize("changes,message", [({"encoder": "minilm", "share_embeddings": True}, "share_embeddings needs"),
+                                             ({"encoder": "minilm", "encoder_bidirectional": False},
+                                              "encoder_bidirectional: false needs")])
+def test_reference_layout_options_need_the_gru_encoder(tiny_config, changes, message):
+    from textvae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(tiny_config, **changes).validate()
+
+
 def test_broken_checkpoints_give_clear_errors(tiny_config, word_tokenizer, tmp_path):
     with pytest.raises(CheckpointError, match="model folder not found"):
         TextVAE.from_pretrained(tmp_path / "nope")

@@ -1,18 +1,56 @@
-"""The hand-written GRU recurrence and the fused output loss match PyTorch's reference kernels."""
+"""The hand-written GRU recurrence and the fused output loss match PyTorch's reference kernels, in
+their C++ (native) and Python forms; the native kernels fall back cleanly where they cannot build."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from textvae import kernels
+from textvae.dropout import Dropout, dropout
 from textvae.nlg.output_loss import linear_cross_entropy
 from textvae.nlu.gru import GRUEncoder
+from textvae.recurrence import gru_layers
 
 
-@pytest.mark.parametrize("layers", [1, 2])
-def test_gru_encoder_matches_a_packed_bidirectional_gru(layers):
+def test_native_kernels_build_here():
+    # CI has a compiler: the native path must really be exercised there, not silently skipped
+    assert kernels.load("gru") is not None and kernels.load("output_loss") is not None
+
+
+def test_a_kernel_that_cannot_build_warns_and_falls_back(monkeypatch):
+    import torch.utils.cpp_extension
+
+    def fail(**_):
+        raise RuntimeError("no compiler")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", fail)
+    with pytest.warns(RuntimeWarning, match="could not be built.*no compiler"):
+        assert kernels.load.__wrapped__("gru") is None
+    monkeypatch.setenv("TEXTVAE_NATIVE", "0")
+    assert kernels.load.__wrapped__("gru") is None
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+def test_native_and_python_gru_loops_agree_with_gradients(autocast):
     torch.manual_seed(0)
-    encoder = GRUEncoder(50, 8, 6, num_layers=layers).eval()
+    rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True)
+    x, h0 = torch.randn(3, 7, 10, requires_grad=True), torch.randn(2, 3, 12, requires_grad=True)
+    weights = (x, h0, *rnn.parameters())
+    results = []
+    for native in (True, False):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out, h = gru_layers(rnn, x, h0, native=native)
+        results.append((out, h, *torch.autograd.grad((out * torch.cos(out)).sum() + h.sum(), weights)))
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_gru_encoder_matches_a_packed_gru(layers, bidirectional):
+    torch.manual_seed(0)
+    encoder = GRUEncoder(50, 8, 6, num_layers=layers, bidirectional=bidirectional).eval()
     lengths = torch.tensor([5, 2, 7, 1])
     tokens = torch.randint(4, 50, (4, 8))
     for row, length in enumerate(lengths):
@@ -20,33 +58,36 @@ def test_gru_encoder_matches_a_packed_bidirectional_gru(layers):
     got = encoder({"target_ids": tokens, "lengths": lengths})
     packed = pack_padded_sequence(encoder.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
     _, state = encoder.rnn(packed)
-    want = torch.cat([state[-2], state[-1]], dim=-1)
+    want = torch.cat([state[-2], state[-1]], dim=-1) if bidirectional else state[-1]
     assert torch.allclose(got, want, atol=1e-6)
     params = list(encoder.parameters())
     for a, b in zip(torch.autograd.grad(got.sin().sum(), params), torch.autograd.grad(want.sin().sum(), params)):
         assert torch.allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("rows", [1, 150, 300])
-def test_fused_output_loss_matches_cross_entropy(rows):
+def test_fused_output_loss_matches_cross_entropy(rows, bias, native):
     torch.manual_seed(0)
     hidden = torch.randn(rows, 16, requires_grad=True)
-    layer = torch.nn.Linear(16, 300)
+    layer = torch.nn.Linear(16, 300, bias=bias)
     targets = torch.randint(0, 300, (rows,))
     weights = torch.rand(rows)
-    got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, chunk=64)
+    got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, chunk=64, native=native)
     want = F.cross_entropy(layer(hidden), targets, reduction="none")
     assert got.shape == (rows,) and torch.allclose(got, want, atol=1e-5)
-    params = [hidden, layer.weight, layer.bias]
+    params = [hidden, *layer.parameters()]
     for a, b in zip(torch.autograd.grad((got * weights).sum(), params), torch.autograd.grad((want * weights).sum(), params)):
         assert torch.allclose(a, b, atol=1e-5)
 
 
-def test_fused_output_loss_under_bf16_autocast_is_close():
+@pytest.mark.parametrize("native", [True, False])
+def test_fused_output_loss_under_bf16_autocast_is_close(native):
     torch.manual_seed(0)
     hidden, layer, targets = torch.randn(200, 32), torch.nn.Linear(32, 500), torch.randint(0, 500, (200,))
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets)
+        got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, native=native)
         want = F.cross_entropy(layer(hidden).float(), targets, reduction="none")
     assert got.dtype == torch.float32 and torch.allclose(got, want, atol=0.05)
 
@@ -54,3 +95,23 @@ def test_fused_output_loss_under_bf16_autocast_is_close():
 def test_fused_output_loss_rejects_bad_shapes():
     with pytest.raises(ValueError, match="hidden must be"):
         linear_cross_entropy(torch.randn(2, 3, 4), torch.randn(5, 4), None, torch.zeros(2, 3, dtype=torch.long))
+
+
+def test_native_output_loss_rejects_out_of_range_targets():
+    with pytest.raises(RuntimeError, match="targets out of range"):
+        linear_cross_entropy(torch.randn(4, 8), torch.randn(10, 8), None, torch.tensor([0, 3, 10, 1]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dropout_zeroes_a_fraction_p_and_rescales_the_rest(dtype):
+    torch.manual_seed(0)
+    x = torch.ones(200, 500, dtype=dtype, requires_grad=True)
+    y = dropout(x, 0.3, training=True)
+    zero = (y == 0).float().mean().item()
+    assert abs(zero - 0.3) < 0.01 and y.dtype == dtype
+    assert torch.allclose(y[y != 0].float(), torch.full_like(y[y != 0].float(), 1 / 0.7), rtol=1e-2)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    assert torch.equal(grad, y.detach())  # the gradient is the mask times the scale
+    assert dropout(x, 0.3, training=False) is x and torch.equal(dropout(x, 1.0, training=True), torch.zeros_like(x))
+    layer = Dropout(0.3).eval()
+    assert layer(x) is x

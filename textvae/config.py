@@ -127,6 +127,8 @@ class ModelConfig:
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
     encoder_max_tokens: int = 128
+    encoder_bidirectional: bool = True  # gru encoder: both directions; false: forward only (Bowman et al.'s reference)
+    share_embeddings: bool = False  # gru encoder reads the decoder's input embedding table (one table, as in the reference)
     posterior_hidden: int = 0  # 0: linear heads for mu/logvar; >0: one hidden layer of this size
     decoder: str = "gru"  # gru | transformer
     latent_dim: int = 32
@@ -159,6 +161,9 @@ class ModelConfig:
         _require(self.condition_dim > 0, "model.condition_dim must be > 0")
         _require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
                  "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
+        _require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
+        _require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
+                 "model.share_embeddings needs model.encoder: gru and model.type: text_vae")
 
     @property
     def has_latent(self) -> bool:

@@ -56,6 +56,8 @@ class TextVAE(nn.Module):
         self.posterior_head = (PosteriorHead(self.encoder.output_dim, latent_dim, self.config.posterior_hidden,
                                              self.config.logvar_clamp) if self.encoder is not None else None)
         self.decoder = build_decoder(self.config, latent_dim)
+        if self.config.share_embeddings:  # one table, registered under both (saved as two equal tensors)
+            self.encoder.embedding = self.decoder.embedding
 
     # ---- properties -------------------------------------------------------------------------
     @property

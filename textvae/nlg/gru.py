@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
+from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
 from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
@@ -25,7 +26,7 @@ class GRUDecoder(Decoder):
         self.rnn = nn.GRU(embed_dim + latent_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                           dropout=dropout if num_layers > 1 else 0.0)
         self.init_proj = nn.Linear(latent_dim, hidden_dim * num_layers) if latent_dim else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.attention = SourceAttention(hidden_dim, memory_dim) if memory_dim else None
         # tied: states are projected down to the embedding size, then scored against the embedding
         self.tie_proj = nn.Linear(hidden_dim, embed_dim) if tie_embeddings else None

@@ -3,16 +3,22 @@
 The (tokens, vocabulary) logits are the largest tensors in text-VAE training. `F.cross_entropy` on
 float32 logits materializes the float32 copy, its log-softmax and the gradient, streaming several
 times their size through memory, which on a CPU costs more than all the matmuls of the step. Here the
-logits stay in the matmul's dtype (bf16 under autocast, as nn.Linear leaves them); log-sum-exp and the
-gradient softmax - onehot are formed `chunk` rows at a time in float32 while a block is in cache; the
-three matmuls run once each on the whole block of real tokens. Same maths as
-`F.cross_entropy(linear(h).float())` under autocast; only the order of float32 additions differs.
+logits stay in the matmul's dtype (bf16 under autocast, as nn.Linear leaves them); the three matmuls
+run once each on the whole block of real tokens, and the elementwise part (log-sum-exp forward,
+softmax - onehot backward) is formed in float32 a row at a time while it is in cache: in C++ on CPU
+(textvae/kernels/output_loss.cpp) where a compiler is available, else `chunk` rows at a time in
+Python. Same maths as `F.cross_entropy(linear(h).float())` under autocast; only the order of
+float32 additions differs.
 """
 
 from __future__ import annotations
 
+from types import ModuleType, SimpleNamespace
+
 import torch
 from torch import Tensor
+
+from textvae import kernels
 
 DEFAULT_CHUNK = 64
 ROW_MULTIPLE = 128  # rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few kernels
@@ -23,25 +29,59 @@ def _block(logits: Tensor, rows: slice, bias: Tensor | None) -> Tensor:
     return block.add_(bias) if bias is not None else block
 
 
+def _python_forward(logits: Tensor, bias: Tensor | None, targets: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
+    """-> nll and log-sum-exp per row (float32)."""
+    nll = torch.empty(logits.shape[0], device=logits.device)
+    lse = torch.empty_like(nll)
+    for start in range(0, logits.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        block = _block(logits, rows, bias)
+        lse[rows] = torch.logsumexp(block, dim=-1)
+        nll[rows] = lse[rows] - block.gather(1, targets[rows, None]).squeeze(1)
+    return nll, lse
+
+
+def _python_backward(logits: Tensor, bias: Tensor | None, targets: Tensor, lse: Tensor, grad_nll: Tensor,
+                     chunk: int) -> tuple[Tensor, Tensor | None]:
+    """-> d loss / d logits (in the logits' dtype) and d loss / d bias (None without a bias)."""
+    grad_logits = torch.empty_like(logits)
+    grad_bias = torch.zeros(logits.shape[1], device=logits.device) if bias is not None else None
+    for start in range(0, logits.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        probs = _block(logits, rows, bias).sub_(lse[rows, None]).exp_()  # softmax, while in cache
+        index = torch.arange(probs.shape[0], device=probs.device)
+        probs[index, targets[rows]] -= 1.0  # d nll / d logits = softmax - onehot
+        probs.mul_(grad_nll[rows, None])
+        if grad_bias is not None:
+            grad_bias += probs.sum(0)
+        grad_logits[rows] = probs
+    return grad_logits, grad_bias
+
+
+def _elementwise(device_type: str, native: bool, chunk: int) -> SimpleNamespace | ModuleType:
+    """The C++ row loops on CPU where they build; the Python blocks otherwise."""
+    kernel = kernels.load("output_loss") if native and device_type == "cpu" else None
+    if kernel is not None:
+        return kernel
+    return SimpleNamespace(forward=lambda logits, bias, targets: _python_forward(logits, bias, targets, chunk),
+                           backward=lambda *tensors: _python_backward(*tensors, chunk))
+
+
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
-                chunk: int) -> Tensor:
+                chunk: int, native: bool) -> Tensor:
+        elementwise = _elementwise(hidden.device.type, native, chunk)
         with torch.autocast(hidden.device.type, enabled=False):
             h = hidden.to(dtype)
             w = weight.to(dtype)
-            logits = h @ w.t()  # the bias is added per block in float32 (addmm's broadcast copy is slow in bf16)
-            b = bias.float() if bias is not None else None
-            nll = torch.empty(hidden.shape[0], device=hidden.device)
-            lse = torch.empty_like(nll)
-            for start in range(0, hidden.shape[0], chunk):
-                rows = slice(start, start + chunk)
-                block = _block(logits, rows, b)
-                lse[rows] = torch.logsumexp(block, dim=-1)
-                nll[rows] = lse[rows] - block.gather(1, targets[rows, None]).squeeze(1)
+            logits = h @ w.t()  # the bias is added per row in float32 (addmm's broadcast copy is slow in bf16)
+            b = bias.float().contiguous() if bias is not None else None
+            targets = targets.contiguous()
+            nll, lse = elementwise.forward(logits, b, targets)
         ctx.save_for_backward(h, w, b, logits, targets, lse)
         ctx.dtypes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
-        ctx.chunk = chunk
+        ctx.elementwise = elementwise
         return nll
 
     @staticmethod
@@ -49,27 +89,19 @@ class _LinearCrossEntropy(torch.autograd.Function):
         h, w, b, logits, targets, lse = ctx.saved_tensors
         hidden_dtype, weight_dtype, bias_dtype = ctx.dtypes
         with torch.autocast(h.device.type, enabled=False):
-            grad_logits = torch.empty_like(logits)
-            grad_bias = torch.zeros(logits.shape[1], device=logits.device) if bias_dtype is not None else None
-            for start in range(0, logits.shape[0], ctx.chunk):
-                rows = slice(start, start + ctx.chunk)
-                probs = _block(logits, rows, b).sub_(lse[rows, None]).exp_()  # softmax, while in cache
-                index = torch.arange(probs.shape[0], device=probs.device)
-                probs[index, targets[rows]] -= 1.0  # d nll / d logits = softmax - onehot
-                probs.mul_(grad_nll[rows, None])
-                if grad_bias is not None:
-                    grad_bias += probs.sum(0)
-                grad_logits[rows] = probs
+            grad_logits, grad_bias = ctx.elementwise.backward(logits, b, targets, lse, grad_nll.float().contiguous())
             grad_hidden = (grad_logits @ w).to(hidden_dtype)
             grad_weight = (grad_logits.t() @ h).to(weight_dtype)
-        return grad_hidden, grad_weight, grad_bias.to(bias_dtype) if grad_bias is not None else None, None, None, None
+        grad_bias = grad_bias.to(bias_dtype) if bias_dtype is not None else None
+        return grad_hidden, grad_weight, grad_bias, None, None, None, None
 
 
 def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
-                         chunk: int = DEFAULT_CHUNK) -> Tensor:
+                         chunk: int = DEFAULT_CHUNK, native: bool = True) -> Tensor:
     """-log softmax(hidden @ weight.T + bias)[target] per row: hidden (N, H), targets (N,) -> (N,) float32.
 
     Under autocast the matmuls run in the autocast dtype (bf16 on CPU), as `nn.Linear` would.
+    `native=False` runs the Python blocks even where the C++ loops build (the reference in the tests).
     """
     if hidden.dim() != 2 or targets.shape != hidden.shape[:1]:
         raise ValueError(f"hidden must be (N, H) and targets (N,); got {tuple(hidden.shape)} and {tuple(targets.shape)}")
@@ -80,4 +112,4 @@ def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, ta
     if pad:
         hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
         targets = torch.cat([targets, targets.new_zeros(pad)])
-    return _LinearCrossEntropy.apply(hidden, weight, bias, targets, dtype, chunk)[:rows]
+    return _LinearCrossEntropy.apply(hidden, weight, bias, targets, dtype, chunk, native)[:rows]

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
+from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
 
@@ -49,7 +50,7 @@ class Block(nn.Module):
         self.ln2, self.cross_attn = (nn.LayerNorm(dim), Attention(dim, heads, dropout)) if cross else (None, None)
         self.ln3 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None,
                 cache: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -79,7 +80,7 @@ class TransformerDecoder(Decoder):
         self.z_memory = nn.Linear(latent_dim, memory_tokens * dim) if latent_dim else None
         self.blocks = nn.ModuleList(Block(dim, heads, ff_dim, dropout, cross=bool(latent_dim)) for _ in range(num_layers))
         self.ln_f = nn.LayerNorm(dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.output = nn.Linear(dim, vocab_size)
         if tie_embeddings:
             tie_output(self.embedding, self.output)

@@ -1,0 +1,63 @@
+"""Native (C++) kernels, compiled on first use with `torch.utils.cpp_extension` and cached by PyTorch.
+
+Each loader returns the compiled module, or None where it cannot be built (no C++ compiler, or
+`TEXTVAE_NATIVE=0` in the environment): callers then run their Python reference implementation.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _flags() -> list[str]:
+    if sys.platform == "win32":
+        return ["/O2"]
+    # -march=native: built on the machine that runs it (the cache name carries the CPU model);
+    # -ffast-math lets GCC vectorize exp through glibc's libmvec (AVX-512 wide where the CPU has it)
+    x86 = ["-march=native", "-mprefer-vector-width=512"] if platform.machine() in ("x86_64", "AMD64") else []
+    return ["-O3", *x86, "-ffast-math", "-fopenmp-simd"]
+
+
+@functools.cache
+def load(name: str) -> ModuleType | None:
+    """The compiled `kernels/<name>.cpp`, or None (with a warning) where it cannot be built."""
+    if os.environ.get("TEXTVAE_NATIVE", "1") == "0":
+        return None
+    source = HERE / f"{name}.cpp"
+    flags = _flags()
+    texts = [path.read_text() for path in (source, *sorted(HERE.glob("*.h")))]
+    digest = hashlib.sha1("\n".join([*texts, *flags, _cpu_model()]).encode()).hexdigest()[:12]
+    try:
+        from torch.utils.cpp_extension import load as build
+
+        if shutil.which("ninja") is None:  # the `ninja` wheel's binary, outside an activated environment
+            import ninja
+
+            os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+
+        return build(name=f"textvae_{name}_{digest}", sources=[str(source)], extra_cflags=flags, verbose=False)
+    except Exception as error:  # no compiler or ninja, or a platform the flags do not suit
+        warnings.warn(f"textvae: the native '{name}' kernel could not be built ({type(error).__name__}: {error}); "
+                      "running the Python implementation (slower). Set TEXTVAE_NATIVE=0 to skip the attempt.",
+                      RuntimeWarning, stacklevel=2)
+        return None

@@ -29,13 +29,16 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def _flags() -> list[str]:
+def _flags() -> tuple[list[str], list[str]]:
+    """Compiler and linker flags."""
     if sys.platform == "win32":
-        return ["/O2"]
+        return ["/O2", "/openmp"], []
     # -march=native: built on the machine that runs it (the cache name carries the CPU model);
-    # -ffast-math lets GCC vectorize exp through glibc's libmvec (AVX-512 wide where the CPU has it)
+    # -ffast-math lets GCC vectorize exp through glibc's libmvec (AVX-512 wide where the CPU has it);
+    # -fopenmp: at::parallel_for is inlined here and runs on PyTorch's own OpenMP threads (same libgomp)
     x86 = ["-march=native", "-mprefer-vector-width=512"] if platform.machine() in ("x86_64", "AMD64") else []
-    return ["-O3", *x86, "-ffast-math", "-fopenmp-simd"]
+    openmp = ["-fopenmp"] if sys.platform.startswith("linux") else ["-fopenmp-simd"]
+    return ["-O3", *x86, "-ffast-math", *openmp], openmp
 
 
 @functools.cache
@@ -44,9 +47,9 @@ def load(name: str) -> ModuleType | None:
     if os.environ.get("TEXTVAE_NATIVE", "1") == "0":
         return None
     source = HERE / f"{name}.cpp"
-    flags = _flags()
+    cflags, ldflags = _flags()
     texts = [path.read_text() for path in (source, *sorted(HERE.glob("*.h")))]
-    digest = hashlib.sha1("\n".join([*texts, *flags, _cpu_model()]).encode()).hexdigest()[:12]
+    digest = hashlib.sha1("\n".join([*texts, *cflags, *ldflags, _cpu_model()]).encode()).hexdigest()[:12]
     try:
         from torch.utils.cpp_extension import load as build
 
@@ -55,7 +58,8 @@ def load(name: str) -> ModuleType | None:
 
             os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
 
-        return build(name=f"textvae_{name}_{digest}", sources=[str(source)], extra_cflags=flags, verbose=False)
+        return build(name=f"textvae_{name}_{digest}", sources=[str(source)], extra_cflags=cflags,
+                     extra_ldflags=ldflags, verbose=False)
     except Exception as error:  # no compiler or ninja, or a platform the flags do not suit
         warnings.warn(f"textvae: the native '{name}' kernel could not be built ({type(error).__name__}: {error}); "
                       "running the Python implementation (slower). Set TEXTVAE_NATIVE=0 to skip the attempt.",

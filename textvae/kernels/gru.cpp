@@ -3,6 +3,8 @@
 // textvae/recurrence.py, which stay the fallback and the reference in the tests.
 #include <torch/extension.h>
 
+#include <ATen/Parallel.h>
+
 #include <vector>
 
 #include "common.h"
@@ -17,7 +19,8 @@ using textvae::tanh_from_sigmoid;
 template <typename GH>
 void forward_gates(const float* gx, const GH* gh, const float* bias, const float* h, float* h_next,
                    float* gates, float* recurrent_n, int64_t batch, int64_t hidden) {
-  for (int64_t b = 0; b < batch; ++b) {
+  at::parallel_for(0, batch, 8, [&](int64_t begin, int64_t end) {
+  for (int64_t b = begin; b < end; ++b) {
     const float* gxb = gx + b * 3 * hidden;
     const GH* ghb = gh + b * 3 * hidden;
     float* gb = gates + b * 3 * hidden;
@@ -35,6 +38,7 @@ void forward_gates(const float* gx, const GH* gh, const float* bias, const float
       recurrent_n[b * hidden + j] = rn;
     }
   }
+  });
 }
 
 // One step backward: dh = carried gradient + this step's output gradient + last step's matmul part.
@@ -43,7 +47,8 @@ template <typename DW>
 void backward_gates(const float* grad_out, const DW* from_matmul, float* carry, const float* h_prev,
                     const float* gates, const float* recurrent_n, float* grad_x, float* grad_h,
                     int64_t batch, int64_t hidden) {
-  for (int64_t b = 0; b < batch; ++b) {
+  at::parallel_for(0, batch, 8, [&](int64_t begin, int64_t end) {
+  for (int64_t b = begin; b < end; ++b) {
     const float* gb = gates + b * 3 * hidden;
     float* gxb = grad_x + b * 3 * hidden;
     float* ghb = grad_h + b * 3 * hidden;
@@ -64,6 +69,7 @@ void backward_gates(const float* grad_out, const DW* from_matmul, float* carry, 
       carry[i] = dh * z;
     }
   }
+  });
 }
 
 void check_float(const at::Tensor& t, const char* name) {

@@ -24,10 +24,8 @@ void forward_rows(const T* logits, const float* bias, const int64_t* targets, fl
     for (int64_t i = begin; i < end; ++i) {
       const T* row = logits + i * vocab;
       float peak = std::numeric_limits<float>::lowest();
-#pragma omp simd reduction(max : peak)
-      for (int64_t j = 0; j < vocab; ++j) peak = std::fmax(peak, as_float(row[j]) + bias[j]);
-      float total = 0.f;
-#pragma omp simd reduction(+ : total)
+      for (int64_t j = 0; j < vocab; ++j) peak = std::fmax(peak, as_float(row[j]) + bias[j]);  // vectorized
+      float total = 0.f;                                                                      // under fast-math
       for (int64_t j = 0; j < vocab; ++j) total += std::exp(as_float(row[j]) + bias[j] - peak);
       lse[i] = peak + std::log(total);
       const int64_t t = targets[i];

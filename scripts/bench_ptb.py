@@ -37,6 +37,7 @@ from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 # name -> (config, overrides, kind)
 ROWS = {
     "gru_lm": ("configs/ptb_gru_lm.yaml", [], "lm"),
+    "gru_lm_large": ("configs/ptb_gru_vae_large.yaml", ["model.encoder=none"], "lm"),  # the large VAE rows' decoder
     "gru_ae": ("configs/ptb_gru_ae.yaml", [], "ae"),
     "gru_vae_minilm": ("configs/ptb_gru_vae.yaml", [], "vae"),
     "gru_vae_minilm_large": ("configs/ptb_gru_vae_large.yaml", [], "vae"),

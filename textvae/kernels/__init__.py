@@ -20,13 +20,17 @@ HERE = Path(__file__).resolve().parent
 
 
 def _cpu_model() -> str:
+    """The CPU's model and instruction-set flags (what -march=native compiles for)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "flags")):
-                return line
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor()
+        return platform.processor()
+    first = {}
+    for line in lines:
+        key = line.split(":")[0].strip()
+        if key in ("model name", "flags"):
+            first.setdefault(key, line)
+    return "\n".join(first.values()) or platform.processor()
 
 
 def _flags() -> tuple[list[str], list[str]]:

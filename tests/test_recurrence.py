@@ -115,3 +115,22 @@ def test_dropout_zeroes_a_fraction_p_and_rescales_the_rest(dtype):
     assert dropout(x, 0.3, training=False) is x and torch.equal(dropout(x, 1.0, training=True), torch.zeros_like(x))
     layer = Dropout(0.3).eval()
     assert layer(x) is x
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_forward_without_gradients_matches_the_training_path(native, monkeypatch):
+    from textvae.nlg import output_loss
+
+    monkeypatch.setattr(output_loss, "EVAL_BLOCK_BYTES", 300 * 4 * 128)  # 128-row blocks: 3 of them here
+    torch.manual_seed(0)
+    hidden, layer, targets = torch.randn(300, 16), torch.nn.Linear(16, 300), torch.randint(0, 300, (300,))
+    trained = linear_cross_entropy(hidden.requires_grad_(), layer.weight, layer.bias, targets, native=native)
+    with torch.no_grad():
+        evaluated = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, native=native)
+    assert torch.allclose(trained, evaluated, atol=1e-6)
+    rnn = torch.nn.GRU(10, 12, batch_first=True)
+    x, h0 = torch.randn(3, 7, 10), torch.zeros(1, 3, 12)
+    with torch.no_grad():  # the native loop keeps no per-step gates here
+        assert torch.allclose(gru_layers(rnn, x, h0, native=native)[0], gru_layers(rnn, x, h0, native=False)[0],
+                              atol=1e-6)
+    assert torch.allclose(gru_layers(rnn, x, h0, native=native)[0], rnn(x, h0)[0], atol=1e-5)

@@ -23,9 +23,10 @@ from textvae import kernels
 from textvae.dropout import dropout
 
 
-def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor, keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
     """gates_x (T, B, 3H) float32, h0 (B, H), w_hh (3H, H) in the matmul dtype, b_hh (3H) float32
-    -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation, recurrent_n (T, B, H) = W_hn h + b_hn."""
+    -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation, recurrent_n (T, B, H) = W_hn h + b_hn.
+    (`keep`: whether a backward follows; the native loop then skips storing gates, this one keeps them.)"""
     steps, batch, hidden = gates_x.shape[0], gates_x.shape[1], h0.shape[1]
     states = gates_x.new_empty(steps + 1, batch, hidden)
     gates = gates_x.new_empty(steps, batch, 3 * hidden)
@@ -84,11 +85,11 @@ class _GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gates_x: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, dtype: torch.dtype,
-                native: bool) -> Tensor:
+                native: bool, keep: bool) -> Tensor:
         loops = _loops(gates_x.device.type, native)
         with torch.autocast(gates_x.device.type, enabled=False):
             states, gates, recurrent_n = loops.forward(gates_x.float().contiguous(), h0.float().contiguous(),
-                                                       w_hh.to(dtype).contiguous(), b_hh.float().contiguous())
+                                                       w_hh.to(dtype).contiguous(), b_hh.float().contiguous(), keep)
         ctx.save_for_backward(states, gates, recurrent_n, w_hh)
         ctx.dtype, ctx.gates_dtype, ctx.loops = dtype, gates_x.dtype, loops
         return states[1:]
@@ -103,7 +104,7 @@ class _GRURecurrence(torch.autograd.Function):
             flat_grad = grad_gates_h.flatten(0, 1)
             grad_w = (flat_grad.to(w.dtype).t() @ states[:-1].flatten(0, 1).to(w.dtype)).to(w_hh.dtype)
             grad_b = flat_grad.sum(0).to(w_hh.dtype)
-        return grad_gates_x.to(ctx.gates_dtype), dh, grad_w, grad_b, None, None
+        return grad_gates_x.to(ctx.gates_dtype), dh, grad_w, grad_b, None, None, None
 
 
 def _compute_dtype(device_type: str) -> torch.dtype:
@@ -121,8 +122,9 @@ def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool
     w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
     b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
     gates_x = F.linear(inputs.transpose(0, 1), w_ih, b_ih)  # (T, B, 3H), all steps in one matmul
+    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gates_x, h0, w_hh, b_hh))
     states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, _compute_dtype(inputs.device.type),
-                                  native)
+                                  native, keep)
     return states.transpose(0, 1)
 
 

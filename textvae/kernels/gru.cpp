@@ -79,8 +79,9 @@ void check_float(const at::Tensor& t, const char* name) {
 
 // gates_x (T, B, 3H) float32, h0 (B, H) float32, w_hh (3H, H) in the matmul dtype, b_hh (3H) float32
 // -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation, recurrent_n (T, B, H).
+// keep = false (no backward to follow): gates and recurrent_n hold the last step only.
 std::vector<at::Tensor> forward(const at::Tensor& gates_x, const at::Tensor& h0, const at::Tensor& w_hh,
-                                const at::Tensor& b_hh) {
+                                const at::Tensor& b_hh, bool keep) {
   check_float(gates_x, "gates_x");
   check_float(h0, "h0");
   check_float(b_hh, "b_hh");
@@ -88,8 +89,9 @@ std::vector<at::Tensor> forward(const at::Tensor& gates_x, const at::Tensor& h0,
   const auto dtype = w_hh.scalar_type();
   TORCH_CHECK(dtype == at::kFloat || dtype == at::kBFloat16, "w_hh must be float32 or bfloat16");
   auto states = at::empty({steps + 1, batch, hidden}, gates_x.options());
-  auto gates = at::empty({steps, batch, 3 * hidden}, gates_x.options());
-  auto recurrent_n = at::empty({steps, batch, hidden}, gates_x.options());
+  const int64_t kept = keep ? steps : 1;
+  auto gates = at::empty({kept, batch, 3 * hidden}, gates_x.options());
+  auto recurrent_n = at::empty({kept, batch, hidden}, gates_x.options());
   states[0].copy_(h0);
   const auto w_t = w_hh.t();
   auto gh = at::empty({batch, 3 * hidden}, gates_x.options().dtype(dtype));
@@ -98,8 +100,8 @@ std::vector<at::Tensor> forward(const at::Tensor& gates_x, const at::Tensor& h0,
     const auto h = states.select(0, t);
     at::mm_out(gh, dtype == at::kFloat ? h : h.to(dtype), w_t);
     const float* gx = gates_x.data_ptr<float>() + t * batch * 3 * hidden;
-    float* g = gates.data_ptr<float>() + t * batch * 3 * hidden;
-    float* rn = recurrent_n.data_ptr<float>() + t * batch * hidden;
+    float* g = gates.data_ptr<float>() + (keep ? t : 0) * batch * 3 * hidden;
+    float* rn = recurrent_n.data_ptr<float>() + (keep ? t : 0) * batch * hidden;
     const float* hp = s + t * batch * hidden;
     if (dtype == at::kFloat) {
       forward_gates(gx, gh.data_ptr<float>(), b_hh.data_ptr<float>(), hp, s + (t + 1) * batch * hidden, g, rn,

@@ -6,9 +6,9 @@ projection runs once for the whole sequence (outside, in autograd), the loop doe
 and the gates per step, and the backward pass loops once in reverse, then forms the recurrent weight
 gradient as ONE (T*B, 3H)^T @ (T*B, H) matmul (the cuDNN recipe). On CPU the two time loops run in
 C++ (textvae/kernels/gru.cpp: one matmul and one fused pass over the gates per step), where a
-compiler is available; the Python loops below are the fallback and the reference. Under bf16 autocast the matmuls run
-in bf16 (AMX on recent CPUs); gates and states stay float32. Same maths as nn.GRU (tested equal in
-float32).
+compiler is available; the Python loops below are the fallback and the reference. Under bf16
+autocast the matmuls run in bf16 (AMX on recent CPUs); gates and states stay float32. Same maths as
+nn.GRU (tested equal in float32).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from textvae import kernels
 from textvae.dropout import dropout
 
 
-def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor, keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor,
+                  keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
     """gates_x (T, B, 3H) float32, h0 (B, H), w_hh (3H, H) in the matmul dtype, b_hh (3H) float32
     -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation, recurrent_n (T, B, H) = W_hn h + b_hn.
     (`keep`: whether a backward follows; the native loop then skips storing gates, this one keeps them.)"""

@@ -1,6 +1,7 @@
 // Scalar helpers shared by the native kernels; written so that GCC vectorizes the loops using them.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <c10/util/BFloat16.h>
 
 #include <cmath>
@@ -23,6 +24,16 @@ inline c10::BFloat16 from_float<c10::BFloat16>(float x) {
   std::memcpy(&bits, &x, sizeof bits);
   bits += 0x7FFFu + ((bits >> 16) & 1u);
   return c10::BFloat16(static_cast<uint16_t>(bits >> 16), c10::BFloat16::from_bits());
+}
+
+// fn(the tensor's data pointer in its type): float32 or bfloat16, the two dtypes the kernels take
+template <typename Fn>
+void with_data(const at::Tensor& tensor, Fn fn) {
+  if (tensor.scalar_type() == at::kBFloat16) {
+    fn(tensor.data_ptr<c10::BFloat16>());
+  } else {
+    fn(tensor.data_ptr<float>());
+  }
 }
 
 inline float sigmoid(float x) {

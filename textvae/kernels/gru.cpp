@@ -14,6 +14,7 @@ namespace {
 using textvae::as_float;
 using textvae::sigmoid;
 using textvae::tanh_from_sigmoid;
+using textvae::with_data;
 
 // One step's gates: gx (B, 3H) input part, gh (B, 3H) recurrent matmul (without its bias), h (B, H).
 template <typename GH>
@@ -103,13 +104,9 @@ std::vector<at::Tensor> forward(const at::Tensor& gates_x, const at::Tensor& h0,
     float* g = gates.data_ptr<float>() + (keep ? t : 0) * batch * 3 * hidden;
     float* rn = recurrent_n.data_ptr<float>() + (keep ? t : 0) * batch * hidden;
     const float* hp = s + t * batch * hidden;
-    if (dtype == at::kFloat) {
-      forward_gates(gx, gh.data_ptr<float>(), b_hh.data_ptr<float>(), hp, s + (t + 1) * batch * hidden, g, rn,
-                    batch, hidden);
-    } else {
-      forward_gates(gx, gh.data_ptr<c10::BFloat16>(), b_hh.data_ptr<float>(), hp, s + (t + 1) * batch * hidden,
-                    g, rn, batch, hidden);
-    }
+    with_data(gh, [&](auto* recurrent) {
+      forward_gates(gx, recurrent, b_hh.data_ptr<float>(), hp, s + (t + 1) * batch * hidden, g, rn, batch, hidden);
+    });
   }
   return {states, gates, recurrent_n};
 }
@@ -131,14 +128,10 @@ std::vector<at::Tensor> backward(const at::Tensor& grad_states, const at::Tensor
     const int64_t off = t * batch * hidden, off3 = t * batch * 3 * hidden;
     float* gx = grad_x.data_ptr<float>() + off3;
     float* gh = grad_h.data_ptr<float>() + off3;
-    if (dtype == at::kFloat) {
-      backward_gates(go + off, from_matmul.data_ptr<float>(), carry.data_ptr<float>(), s + off,
-                     gates.data_ptr<float>() + off3, recurrent_n.data_ptr<float>() + off, gx, gh, batch, hidden);
-    } else {
-      backward_gates(go + off, from_matmul.data_ptr<c10::BFloat16>(), carry.data_ptr<float>(),
-                     s + off, gates.data_ptr<float>() + off3, recurrent_n.data_ptr<float>() + off, gx, gh, batch,
-                     hidden);
-    }
+    with_data(from_matmul, [&](auto* previous) {
+      backward_gates(go + off, previous, carry.data_ptr<float>(), s + off, gates.data_ptr<float>() + off3,
+                     recurrent_n.data_ptr<float>() + off, gx, gh, batch, hidden);
+    });
     const auto step_grad = grad_h.select(0, t);
     at::mm_out(from_matmul, dtype == at::kFloat ? step_grad : step_grad.to(dtype), w_hh);
   }

@@ -16,6 +16,7 @@ namespace {
 
 using textvae::as_float;
 using textvae::from_float;
+using textvae::with_data;
 
 template <typename T>
 void forward_rows(const T* logits, const float* bias, const int64_t* targets, float* nll, float* lse,
@@ -57,16 +58,6 @@ void backward_rows(const T* logits, const float* bias, const int64_t* targets, c
   });
 }
 
-// fn(pointer to the logits in their type): float32 or bfloat16
-template <typename Fn>
-void with_logits(const at::Tensor& logits, Fn fn) {
-  if (logits.scalar_type() == at::kBFloat16) {
-    fn(logits.data_ptr<c10::BFloat16>());
-  } else {
-    fn(logits.data_ptr<float>());
-  }
-}
-
 // the bias, or zeros where there is none
 at::Tensor bias_or_zeros(const at::Tensor& logits, const c10::optional<at::Tensor>& bias) {
   return bias ? *bias : at::zeros({logits.size(1)}, logits.options().dtype(at::kFloat));
@@ -80,19 +71,19 @@ void check(const at::Tensor& logits, const c10::optional<at::Tensor>& bias, cons
               "bias must be a contiguous float32 (V,) tensor");
   TORCH_CHECK(targets.scalar_type() == at::kLong && targets.numel() == logits.size(0) && targets.is_contiguous(),
               "targets must be a contiguous int64 (N,) tensor");
-  TORCH_CHECK(targets.numel() == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < logits.size(1)),
-              "targets out of range");
 }
 
 // logits (N, V), bias (V,) float32 or None, targets (N,) -> nll (N,), lse (N,) float32
 std::vector<at::Tensor> forward(const at::Tensor& logits, const c10::optional<at::Tensor>& bias,
                                 const at::Tensor& targets) {
   check(logits, bias, targets);
+  TORCH_CHECK(targets.numel() == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < logits.size(1)),
+              "targets out of range");  // once: the backward reuses these targets
   const int64_t rows = logits.size(0), vocab = logits.size(1);
   auto nll = at::empty({rows}, logits.options().dtype(at::kFloat));
   auto lse = at::empty({rows}, nll.options());
   const auto b = bias_or_zeros(logits, bias);
-  with_logits(logits, [&](auto* data) {
+  with_data(logits, [&](auto* data) {
     forward_rows(data, b.data_ptr<float>(), targets.data_ptr<int64_t>(), nll.data_ptr<float>(),
                  lse.data_ptr<float>(), rows, vocab);
   });
@@ -108,7 +99,7 @@ std::vector<at::Tensor> backward(const at::Tensor& logits, const c10::optional<a
   auto out = at::empty_like(logits);
   auto bias_grads = at::zeros({at::get_num_threads(), vocab}, lse.options());
   const auto b = bias_or_zeros(logits, bias);
-  with_logits(logits, [&](auto* data) {
+  with_data(logits, [&](auto* data) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
     backward_rows(data, b.data_ptr<float>(), targets.data_ptr<int64_t>(), lse.data_ptr<float>(),
                   grad.data_ptr<float>(), out.data_ptr<T>(), bias_grads.data_ptr<float>(), rows, vocab);

@@ -68,6 +68,13 @@ def _elementwise(device_type: str, native: bool, chunk: int) -> SimpleNamespace 
                            backward=lambda *tensors: _python_backward(*tensors, chunk))
 
 
+def _operands(weight: Tensor, bias: Tensor | None, targets: Tensor,
+              dtype: torch.dtype) -> tuple[Tensor, Tensor | None, Tensor]:
+    """The weight in the matmul dtype; the bias in float32 (added per row: addmm's broadcast copy is
+    slow in bf16); contiguous targets."""
+    return weight.to(dtype), bias.float().contiguous() if bias is not None else None, targets.contiguous()
+
+
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
@@ -75,10 +82,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
         elementwise = _elementwise(hidden.device.type, native, chunk)
         with torch.autocast(hidden.device.type, enabled=False):
             h = hidden.to(dtype)
-            w = weight.to(dtype)
-            logits = h @ w.t()  # the bias is added per row in float32 (addmm's broadcast copy is slow in bf16)
-            b = bias.float().contiguous() if bias is not None else None
-            targets = targets.contiguous()
+            w, b, targets = _operands(weight, bias, targets, dtype)
+            logits = h @ w.t()
             nll, lse = elementwise.forward(logits, b, targets)
         ctx.save_for_backward(h, w, b, logits, targets, lse)
         ctx.dtypes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
@@ -103,12 +108,11 @@ def _nll_only(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tens
     the allocator reuses one block instead of mapping fresh pages for a (tokens, vocabulary) matrix
     (for a K = 500 importance-weighted evaluation those page faults were half the run time)."""
     elementwise = _elementwise(hidden.device.type, native, chunk)
-    w = weight.to(dtype)
-    b = bias.float().contiguous() if bias is not None else None
+    w, b, targets = _operands(weight, bias, targets, dtype)
     block = max(ROW_MULTIPLE, EVAL_BLOCK_BYTES // (w.shape[0] * w.element_size()) // ROW_MULTIPLE * ROW_MULTIPLE)
     with torch.autocast(hidden.device.type, enabled=False):
         return torch.cat([elementwise.forward(hidden[start:start + block].to(dtype) @ w.t(), b,
-                                              targets[start:start + block].contiguous())[0]
+                                              targets[start:start + block])[0]
                           for start in range(0, hidden.shape[0], block)])
 
 

@@ -32,6 +32,23 @@ def test_step_by_step_matches_teacher_forcing(decoder):
         assert torch.allclose(logits, full[:, t], atol=1e-5)
 
 
+@pytest.mark.parametrize("decoder", decoders()[:3], ids=["gru", "gru-tied", "transformer"])
+def test_forward_samples_equals_the_tiled_batch(decoder):
+    """K samples per text (the IW evaluation's pass) give the states of the batch tiled K times,
+    in eval mode (the GRU's shared input projection) and in training mode (the tiling fallback)."""
+    ids = torch.randint(4, V, (3, 7))
+    z = torch.randn(5, 3, D)
+    for training in (False, True):
+        decoder.train(training)
+        torch.manual_seed(1)
+        samples = decoder.forward_samples(ids, z)
+        torch.manual_seed(1)
+        tiled = decoder(ids.repeat(5, 1), z.flatten(0, 1))
+        assert samples.shape == (15, 7, tiled.shape[-1])
+        assert torch.allclose(samples, tiled, atol=1e-5)
+    decoder.eval()
+
+
 @pytest.mark.parametrize("decoder", decoders(), ids=["gru", "gru-tied", "transformer", "transformer-lm"])
 @pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
 def test_strategies_respect_max_length(decoder, strategy):

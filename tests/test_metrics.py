@@ -42,10 +42,24 @@ def test_iw_nll_with_bf16_decoder_passes_is_close_to_fp32(model, ptb_texts):
         evaluate_iw_nll(model, dataset, num_samples=2, precision="fp16")
 
 
-def test_iw_with_one_sample_is_the_elbo_in_expectation(model, ptb_texts):
-    from textvae.metrics.likelihood import _repeat
+def tile(batch: dict, times: int) -> dict:
+    """The batch repeated `times` times along the batch dimension."""
+    return {k: v.repeat(times, *([1] * (v.dim() - 1))) if isinstance(v, torch.Tensor) else v * times
+            for k, v in batch.items()}
 
-    batch = _repeat(model.make_batch(ptb_texts[:8]), 150)  # 150 independent draws per sentence
+
+def test_samples_reconstruction_equals_the_tiled_batch(model, ptb_texts):
+    batch = model.make_batch(ptb_texts[:6])
+    z = torch.randn(4, 6, model.config.latent_dim)
+    with torch.no_grad():
+        per_sample = model.samples_reconstruction_nll(batch, z)
+        tiled = model.reconstruction_nll(tile(batch, 4), z.flatten(0, 1)).view(4, 6)
+    assert per_sample.shape == (4, 6)
+    assert torch.allclose(per_sample, tiled, atol=1e-4)
+
+
+def test_iw_with_one_sample_is_the_elbo_in_expectation(model, ptb_texts):
+    batch = tile(model.make_batch(ptb_texts[:8]), 150)  # 150 independent draws per sentence
     torch.manual_seed(0)
     iw1 = iw_log_likelihood(model, batch, 1).view(150, 8).mean(0)
     with torch.no_grad():

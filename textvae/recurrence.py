@@ -112,6 +112,24 @@ def _compute_dtype(device_type: str) -> torch.dtype:
     return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else torch.float32
 
 
+def _parameters(rnn: nn.GRU, layer: int, reverse: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """w_ih, w_hh, b_ih, b_hh of one layer and direction ("_reverse" parameters for `reverse`)."""
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    return tuple(getattr(rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def gru_recurrence(rnn: nn.GRU, layer: int, gates_x: Tensor, h0: Tensor, reverse: bool = False,
+                   native: bool = True) -> Tensor:
+    """The recurrence of one layer and direction from its input projection: gates_x (T, B, 3H) =
+    x W_ih^T + b_ih (time-major), h0 (B, H) -> states (B, T, H). For callers that form the projection
+    more cheaply than one matmul per row (see GRUDecoder.forward_samples)."""
+    _, w_hh, _, b_hh = _parameters(rnn, layer, reverse)
+    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gates_x, h0, w_hh, b_hh))
+    states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, _compute_dtype(gates_x.device.type),
+                                  native, keep)
+    return states.transpose(0, 1)
+
+
 def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool = False,
               native: bool = True) -> Tensor:
     """One layer and direction of a batch-first `nn.GRU`'s parameters: inputs (B, T, E), h0 (B, H) -> (B, T, H).
@@ -119,24 +137,25 @@ def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool
     `reverse` picks the backward direction's ("_reverse") parameters; the caller reverses the inputs.
     `native=False` runs the Python loops even where the C++ ones build (the reference in the tests).
     """
-    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
-    w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
-    b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
+    w_ih, _, b_ih, _ = _parameters(rnn, layer, reverse)
     gates_x = F.linear(inputs.transpose(0, 1), w_ih, b_ih)  # (T, B, 3H), all steps in one matmul
-    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gates_x, h0, w_hh, b_hh))
-    states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, _compute_dtype(inputs.device.type),
-                                  native, keep)
-    return states.transpose(0, 1)
+    return gru_recurrence(rnn, layer, gates_x, h0, reverse, native)
 
 
-def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True) -> tuple[Tensor, Tensor]:
+def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True,
+               first_gates: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """A unidirectional batch-first `nn.GRU` over inputs (B, T, E) from h0 (layers, B, H).
 
     Returns outputs (B, T, H) and the states after the last step (layers, B, H), as nn.GRU does.
+    `first_gates` (T, B, 3H): the first layer's input projection, formed by the caller (`inputs` is
+    then not read and may be None).
     """
     layer_input, finals = inputs, []
     for layer in range(rnn.num_layers):
-        layer_input = gru_layer(rnn, layer, layer_input, h0[layer], native=native)
+        if layer == 0 and first_gates is not None:
+            layer_input = gru_recurrence(rnn, 0, first_gates, h0[0], native=native)
+        else:
+            layer_input = gru_layer(rnn, layer, layer_input, h0[layer], native=native)
         finals.append(layer_input[:, -1])
         if layer < rnn.num_layers - 1 and rnn.dropout and rnn.training:
             layer_input = dropout(layer_input, rnn.dropout, training=True)

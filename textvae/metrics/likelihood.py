@@ -50,12 +50,6 @@ def evaluate_elbo(model, dataset: TextDataset, batch_size: int = 128, autocast=N
     }
 
 
-def _repeat(batch: dict, times: int) -> dict:
-    """The batch tiled `times` times along the batch dimension (tensors only)."""
-    return {k: v.repeat(times, *([1] * (v.dim() - 1))) if isinstance(v, torch.Tensor) else v * times
-            for k, v in batch.items()}
-
-
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -78,13 +72,12 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50, pre
     from textvae.latent import standard_normal_log_prob
 
     posterior = model.posterior(batch)
-    batch_size = posterior.mu.shape[0]
     log_weights = []
     for start in range(0, num_samples, chunk):
         k = min(chunk, num_samples - start)
         z = posterior.rsample(k)  # (k, B, D)
         with decoder_precision(model, precision):
-            rec = model.reconstruction_nll(_repeat(batch, k), z.reshape(k * batch_size, -1)).view(k, batch_size)
+            rec = model.samples_reconstruction_nll(batch, z)
         log_weights.append(-rec + standard_normal_log_prob(z) - posterior.log_prob(z))
     log_w = torch.cat(log_weights, dim=0)
     return torch.logsumexp(log_w, dim=0) - math.log(num_samples)

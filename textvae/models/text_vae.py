@@ -95,8 +95,16 @@ class TextVAE(nn.Module):
         rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
         inputs = batch["input_ids"] if input_ids is None else input_ids
-        hidden = self.decoder(inputs, z, memory)
-        targets = batch["target_ids"]
+        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"])
+
+    def samples_reconstruction_nll(self, batch: dict, z: Tensor) -> Tensor:
+        """-log p(x|z_k) for K latent samples per example: z (K, B, D) -> (K, B). Equal to
+        `reconstruction_nll` on the batch tiled K times; the decoder shares what does not depend on z."""
+        hidden = self.decoder.forward_samples(batch["input_ids"], z)
+        return self._token_nll(hidden, batch["target_ids"].repeat(z.shape[0], 1)).view(z.shape[:2])
+
+    def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
+        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
         real = (targets != PAD).flatten().nonzero().squeeze(1)
         output = self.decoder.output
         token_nll = linear_cross_entropy(hidden.flatten(0, 1).index_select(0, real), output.weight, output.bias,

@@ -3,6 +3,9 @@
 Teacher forcing: `forward(input_ids (B, T), z (B, D) | None, memory=None) -> hidden (B, T, H)`, then the output
 layer `output` (an nn.Linear H -> V) gives logits; it is kept separate so the loss can project only the
 real tokens, fused with the cross-entropy (textvae.nlg.output_loss).
+Several latent samples per text (importance-weighted evaluation): `forward_samples(input_ids (B, T), z (K, B, D))
+-> hidden (K * B, T, H)`, the same as `forward` on the batch tiled K times; a decoder may override it to
+share the work that does not depend on z.
 Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
 A state is a dict of batch-first tensors, so beam search can reorder any decoder's state.
 `memory` (decoders that attend over a source): {"memory": (B, S, M) token states, "memory_mask": (B, S)
@@ -25,6 +28,11 @@ class Decoder(nn.Module):
 
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def forward_samples(self, input_ids: Tensor, z: Tensor) -> Tensor:
+        """K latent samples per text: input_ids (B, T), z (K, B, D) -> hidden (K * B, T, H), row k * B + b
+        decoding text b with z[k, b]."""
+        return self.forward(input_ids.repeat(z.shape[0], 1), z.flatten(0, 1))
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:  # pragma: no cover - interface
         raise NotImplementedError

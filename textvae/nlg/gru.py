@@ -4,6 +4,7 @@ its states attend over a source's token states (conditional models, `model.sourc
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
@@ -72,6 +73,23 @@ class GRUDecoder(Decoder):
         inputs = self._inputs(input_ids, z)
         out, _ = gru_layers(self.rnn, inputs, h0)  # bf16 matmuls under autocast, one weight-gradient matmul
         return self.dropout(self._features(out, memory))
+
+    def forward_samples(self, input_ids: Tensor, z: Tensor) -> Tensor:
+        """K samples per text without tiling the text: the first layer's input projection splits into the
+        embedding part, formed once per text, and the z part, once per sample (constant over time), so
+        an importance-weighted pass projects B rather than K * B sequences. In training mode (dropout
+        masks differ per row) it tiles, as the base class does."""
+        if self.training or self.attention is not None or not self.latent_dim:
+            return super().forward_samples(input_ids, z)
+        samples, batch, latent = z.shape
+        flat_z = z.flatten(0, 1)
+        w_ih, b_ih = self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
+        text_part = F.linear(self.embedding(input_ids).transpose(0, 1), w_ih[:, :-latent], b_ih)  # (T, B, 3H)
+        z_part = F.linear(z.to(text_part.dtype), w_ih[:, -latent:])  # (K, B, 3H)
+        gates = (text_part.unsqueeze(1).float() + z_part.unsqueeze(0).float()).flatten(1, 2)  # (T, K * B, 3H)
+        h0 = self._initial_hidden(flat_z, samples * batch, input_ids.device).float()
+        out, _ = gru_layers(self.rnn, None, h0, first_gates=gates)
+        return self._features(out, None)
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
         device = self.embedding.weight.device

@@ -46,6 +46,26 @@ def test_native_and_python_gru_loops_agree_with_gradients(autocast):
         assert torch.allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_shared_input_projection_with_row_gates_equals_the_tiled_one(native):
+    """gates_x for B0 sequences + a per-row part (k rows per sequence) = the tiled, summed projection:
+    forward and every gradient, native and Python loops."""
+    torch.manual_seed(0)
+    rnn = torch.nn.GRU(10, 12, batch_first=True)
+    shared = torch.randn(7, 3, 36, requires_grad=True)  # (T, B0, 3H)
+    rows = torch.randn(6, 36, requires_grad=True)  # (k * B0, 3H), row r reads sequence r % B0
+    h0 = torch.randn(6, 12, requires_grad=True)
+    results = []
+    for tiled in (False, True):
+        gates = (shared.repeat(1, 2, 1) + rows, None) if tiled else (shared, rows)
+        out, _ = gru_layers(rnn, None, h0[None], native=native, first_gates=gates)
+        results.append((out, *torch.autograd.grad((out * torch.cos(out)).sum(), (shared, rows, h0, rnn.weight_hh_l0, rnn.bias_hh_l0))))
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(ValueError, match="gates_x has 4 rows for 6 states"):
+        gru_layers(rnn, None, h0[None], first_gates=(torch.randn(7, 4, 36), rows))
+
+
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_gru_encoder_matches_a_packed_gru(layers, bidirectional):

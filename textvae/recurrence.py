@@ -23,12 +23,13 @@ from textvae import kernels
 from textvae.dropout import dropout
 
 
-def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor,
-                  keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
-    """gates_x (T, B, 3H) float32, h0 (B, H), w_hh (3H, H) in the matmul dtype, b_hh (3H) float32
-    -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation, recurrent_n (T, B, H) = W_hn h + b_hn.
+def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor, keep: bool = True,
+                  row_gates: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """gates_x (T, B0, 3H) float32, h0 (B, H), w_hh (3H, H) in the matmul dtype, b_hh (3H) float32,
+    row_gates (B, 3H) or None -> states (T + 1, B, H), gates (T, B, 3H) = r, z, n after activation,
+    recurrent_n (T, B, H) = W_hn h + b_hn. Row b's input part is gates_x[t, b % B0] (+ row_gates[b]).
     (`keep`: whether a backward follows; the native loop then skips storing gates, this one keeps them.)"""
-    steps, batch, hidden = gates_x.shape[0], gates_x.shape[1], h0.shape[1]
+    steps, batch, hidden = gates_x.shape[0], h0.shape[0], h0.shape[1]
     states = gates_x.new_empty(steps + 1, batch, hidden)
     gates = gates_x.new_empty(steps, batch, 3 * hidden)
     recurrent_n = gates_x.new_empty(steps, batch, hidden)
@@ -36,7 +37,9 @@ def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor,
     for t in range(steps):
         h = states[t]
         gh = (h.to(w.dtype) @ w.t()).float().add_(b)
-        gx = gates_x[t].clone()  # changed in place below
+        gx = gates_x[t].repeat(batch // gates_x.shape[1], 1)  # a copy: changed in place below
+        if row_gates is not None:
+            gx += row_gates
         rz = torch.sigmoid_(gx[:, :2 * hidden].add_(gh[:, :2 * hidden]))
         r, z = rz[:, :hidden], rz[:, hidden:]
         n = torch.tanh_(gx[:, 2 * hidden:].addcmul_(r, gh[:, 2 * hidden:]))
@@ -82,17 +85,21 @@ def _loops(device_type: str, native: bool) -> SimpleNamespace | ModuleType:
 
 
 class _GRURecurrence(torch.autograd.Function):
-    """gates_x (T, B, 3H) = x W_ih^T + b_ih, h0 (B, H) -> hidden states (T, B, H)."""
+    """gates_x (T, B0, 3H) = x W_ih^T + b_ih, h0 (B, H), row_gates (B, 3H) or None -> hidden states (T, B, H);
+    row b's input part is gates_x[:, b % B0] (+ row_gates[b]), so B / B0 rows can share one projection."""
 
     @staticmethod
-    def forward(ctx, gates_x: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, dtype: torch.dtype,
-                native: bool, keep: bool) -> Tensor:
+    def forward(ctx, gates_x: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, row_gates: Tensor | None,
+                dtype: torch.dtype, native: bool, keep: bool) -> Tensor:
         loops = _loops(gates_x.device.type, native)
         with torch.autocast(gates_x.device.type, enabled=False):
+            rows = row_gates.float().contiguous() if row_gates is not None else None
             states, gates, recurrent_n = loops.forward(gates_x.float().contiguous(), h0.float().contiguous(),
-                                                       w_hh.to(dtype).contiguous(), b_hh.float().contiguous(), keep)
+                                                       w_hh.to(dtype).contiguous(), b_hh.float().contiguous(), keep,
+                                                       rows)
         ctx.save_for_backward(states, gates, recurrent_n, w_hh)
         ctx.dtype, ctx.gates_dtype, ctx.loops = dtype, gates_x.dtype, loops
+        ctx.shared_rows, ctx.row_dtype = gates_x.shape[1], row_gates.dtype if row_gates is not None else None
         return states[1:]
 
     @staticmethod
@@ -105,7 +112,10 @@ class _GRURecurrence(torch.autograd.Function):
             flat_grad = grad_gates_h.flatten(0, 1)
             grad_w = (flat_grad.to(w.dtype).t() @ states[:-1].flatten(0, 1).to(w.dtype)).to(w_hh.dtype)
             grad_b = flat_grad.sum(0).to(w_hh.dtype)
-        return grad_gates_x.to(ctx.gates_dtype), dh, grad_w, grad_b, None, None, None
+        grad_rows = grad_gates_x.sum(0).to(ctx.row_dtype) if ctx.row_dtype is not None else None
+        steps, batch, width = grad_gates_x.shape
+        grad_shared = grad_gates_x.view(steps, batch // ctx.shared_rows, ctx.shared_rows, width).sum(1)
+        return grad_shared.to(ctx.gates_dtype), dh, grad_w, grad_b, grad_rows, None, None, None
 
 
 def _compute_dtype(device_type: str) -> torch.dtype:
@@ -119,13 +129,18 @@ def _parameters(rnn: nn.GRU, layer: int, reverse: bool) -> tuple[Tensor, Tensor,
 
 
 def gru_recurrence(rnn: nn.GRU, layer: int, gates_x: Tensor, h0: Tensor, reverse: bool = False,
-                   native: bool = True) -> Tensor:
+                   native: bool = True, row_gates: Tensor | None = None) -> Tensor:
     """The recurrence of one layer and direction from its input projection: gates_x (T, B, 3H) =
-    x W_ih^T + b_ih (time-major), h0 (B, H) -> states (B, T, H). For callers that form the projection
-    more cheaply than one matmul per row (see GRUDecoder.forward_samples)."""
+    x W_ih^T + b_ih (time-major), h0 (B, H) -> states (B, T, H). With `row_gates` (N, 3H), an input part
+    per row constant over time, gates_x may hold B0 = B / k sequences, row b reading gates_x[:, b % B0]
+    (k samples of each sequence without tiling it; see GRUDecoder.forward_samples)."""
     _, w_hh, _, b_hh = _parameters(rnn, layer, reverse)
-    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gates_x, h0, w_hh, b_hh))
-    states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, _compute_dtype(gates_x.device.type),
+    if row_gates is None and gates_x.shape[1] != h0.shape[0] or h0.shape[0] % gates_x.shape[1]:
+        raise ValueError(f"gates_x has {gates_x.shape[1]} rows for {h0.shape[0]} states"
+                         + ("" if row_gates is None else " (with row_gates: a divisor of them)"))
+    keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad
+                                           for t in (gates_x, h0, w_hh, b_hh, row_gates))
+    states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, row_gates, _compute_dtype(gates_x.device.type),
                                   native, keep)
     return states.transpose(0, 1)
 
@@ -143,17 +158,17 @@ def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool
 
 
 def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True,
-               first_gates: Tensor | None = None) -> tuple[Tensor, Tensor]:
+               first_gates: tuple[Tensor, Tensor | None] | None = None) -> tuple[Tensor, Tensor]:
     """A unidirectional batch-first `nn.GRU` over inputs (B, T, E) from h0 (layers, B, H).
 
     Returns outputs (B, T, H) and the states after the last step (layers, B, H), as nn.GRU does.
-    `first_gates` (T, B, 3H): the first layer's input projection, formed by the caller (`inputs` is
-    then not read and may be None).
+    `first_gates` = (gates_x, row_gates): the first layer's input projection, formed by the caller, as
+    `gru_recurrence` takes it (`inputs` is then not read and may be None).
     """
     layer_input, finals = inputs, []
     for layer in range(rnn.num_layers):
         if layer == 0 and first_gates is not None:
-            layer_input = gru_recurrence(rnn, 0, first_gates, h0[0], native=native)
+            layer_input = gru_recurrence(rnn, 0, first_gates[0], h0[0], native=native, row_gates=first_gates[1])
         else:
             layer_input = gru_layer(rnn, layer, layer_input, h0[layer], native=native)
         finals.append(layer_input[:, -1])

@@ -85,10 +85,9 @@ class GRUDecoder(Decoder):
         flat_z = z.flatten(0, 1)
         w_ih, b_ih = self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
         text_part = F.linear(self.embedding(input_ids).transpose(0, 1), w_ih[:, :-latent], b_ih)  # (T, B, 3H)
-        z_part = F.linear(z.to(text_part.dtype), w_ih[:, -latent:])  # (K, B, 3H)
-        gates = (text_part.unsqueeze(1).float() + z_part.unsqueeze(0).float()).flatten(1, 2)  # (T, K * B, 3H)
+        z_part = F.linear(flat_z.to(text_part.dtype), w_ih[:, -latent:])  # (K * B, 3H), row k * B + b
         h0 = self._initial_hidden(flat_z, samples * batch, input_ids.device).float()
-        out, _ = gru_layers(self.rnn, None, h0, first_gates=gates)
+        out, _ = gru_layers(self.rnn, None, h0, first_gates=(text_part, z_part))  # summed inside the loop
         return self._features(out, None)
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:

@@ -34,6 +34,7 @@ from results_doc import DOC, update_section  # noqa: E402
 
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
+from textvae.io import atomic_write_text, write_json  # noqa: E402
 from textvae.metrics import MI_ESTIMATOR  # noqa: E402
 from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 
@@ -140,6 +141,7 @@ def run_row(name: str, plan: tuple, run_dir: Path, train_it: bool, test_file: Pa
     result = evaluate(name, kind, run_dir, test_file, iw_samples, precision, print, threads)
     result.update(train_wall_s=wall, peak_rss_mb=peak, threads=threads if train_it else None,
                   eval_wall_s=time.perf_counter() - start)
+    write_json(run_dir / "bench_row.json", result)  # kept beside the model should the run stop before the table
     print(f"[{name}] done: trained in {fmt(wall, 0)} s, evaluated in {result['eval_wall_s']:.0f} s")
     return result
 
@@ -150,14 +152,20 @@ def fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def minutes(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / 60:.1f}"
+
+
 def table(rows: list[dict]) -> str:
-    head = "| config | IW-NLL | K | PPL | −ELBO | KL | MI | AU | s/epoch | peak RSS MB |"
-    lines = [head, "|" + "---|" * 10]
+    head = ("| config | IW-NLL | K | PPL | −ELBO | KL | MI | AU | s/epoch | peak RSS MB | train min | eval min | "
+            "threads | date |")
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
         star = " **best**" if r.get("best") else ""
         lines.append(f"| {r['config']}{star} | {fmt(r['iw_nll'])} | {fmt(r.get('iw_samples'))} | {fmt(r['ppl'])} | "
                      f"{fmt(r['neg_elbo'])} | {fmt(r['kl'])} | {fmt(r['mi'])} | {fmt(r['au'])} | {fmt(r['sec_per_epoch'], 1)} | "
-                     f"{fmt(r['peak_rss_mb'], 0)} |")
+                     f"{fmt(r['peak_rss_mb'], 0)} | {minutes(r.get('train_wall_s'))} | {minutes(r.get('eval_wall_s'))} | "
+                     f"{fmt(r.get('threads'))} | {r['date']} |")
     return "\n".join(lines)
 
 
@@ -254,8 +262,8 @@ def write_results(rows: list[dict], run: dict) -> None:
         r.pop("best", None)
     min((r for r in ordered if r["kind"] == "vae" and r["config"] != TIMED), key=lambda r: r["iw_nll"])["best"] = True
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(ordered, indent=2) + "\n")
-    RUN_LOG.write_text(json.dumps(run, indent=2) + "\n")
+    atomic_write_text(RESULTS, json.dumps(ordered, indent=2) + "\n")
+    atomic_write_text(RUN_LOG, json.dumps(run, indent=2) + "\n")
     update_section("ptb", "PTB benchmark", table(ordered) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
                    "exp(total NLL / tokens), tokens = words + one EOS per sentence (82,430 on the PTB test set). "
                    f"Last run: {run['summary']} ({run['date']}).", run["command"])

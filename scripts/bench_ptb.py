@@ -264,10 +264,15 @@ def write_results(rows: list[dict], run: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS, json.dumps(ordered, indent=2) + "\n")
     atomic_write_text(RUN_LOG, json.dumps(run, indent=2) + "\n")
-    update_section("ptb", "PTB benchmark", table(ordered) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
+    publish(ordered, run)
+    print(f"wrote {RESULTS}, {RUN_LOG} and {DOC}")
+
+
+def publish(rows: list[dict], run: dict) -> None:
+    """The table and the last run's summary as the "ptb" section of docs/RESULTS.md."""
+    update_section("ptb", "PTB benchmark", table(rows) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
                    "exp(total NLL / tokens), tokens = words + one EOS per sentence (82,430 on the PTB test set). "
                    f"Last run: {run['summary']} ({run['date']}).", run["command"])
-    print(f"wrote {RESULTS}, {RUN_LOG} and {DOC}")
 
 
 if __name__ == "__main__":

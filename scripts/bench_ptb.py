@@ -205,7 +205,7 @@ def main() -> None:
     names = list(ROWS) if args.all else args.rows or [n for n in ROWS if n not in ABLATIONS]
     iw_samples = 5 if args.quick else args.iw_samples
     runs = ROOT / (args.runs_dir or ("runs/bench-quick" if args.quick else "runs/bench"))
-    previous = {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+    previous = load_results()
     plans = {name: (ROWS[name][0], ROWS[name][1] + args.overrides + (QUICK if args.quick else []), ROWS[name][2])
              for name in names}
     test_file = Path(load_experiment(ROOT / plans[names[0]][0], plans[names[0]][1]).data.test)
@@ -243,9 +243,7 @@ def main() -> None:
     summary = (f"{len(names)} rows ({len(to_train)} trained, K = {iw_samples}) in {total / 60:.1f} min, "
                f"{jobs} jobs x {threads} thread(s) on {cores} cores")
     print(summary)
-    vaes = [r for r in rows if r["kind"] == "vae" and r["config"] != TIMED]
-    if vaes:
-        min(vaes, key=lambda r: r["iw_nll"])["best"] = True
+    mark_best(rows)
     print(table(rows))
     if not args.quick:
         write_results(rows, {"command": "python " + " ".join(sys.argv), "rows": names, "trained": sorted(to_train),
@@ -253,14 +251,25 @@ def main() -> None:
                              "wall_s": total, "date": datetime.date.today().isoformat(), "summary": summary})
 
 
+def load_results() -> dict[str, dict]:
+    """ptb.json's rows by config name (empty before the first run)."""
+    return {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+
+
+def mark_best(rows: list[dict]) -> None:
+    """`best` on the VAE row with the lowest IW-NLL (the speed reference excluded), on no other row."""
+    for r in rows:
+        r.pop("best", None)
+    vaes = [r for r in rows if r["kind"] == "vae" and r["config"] != TIMED]
+    if vaes:
+        min(vaes, key=lambda r: r["iw_nll"])["best"] = True
+
+
 def write_results(rows: list[dict], run: dict) -> None:
     """Merge the rows into ptb.json (one best VAE row overall), record the run, update docs/RESULTS.md."""
-    previous = {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}  # re-read:
-    merged = {**previous, **{r["config"]: r for r in rows}}  # another run may have written rows meanwhile
+    merged = {**load_results(), **{r["config"]: r for r in rows}}  # re-read: another run may have written rows
     ordered = [merged[k] for k in ROWS if k in merged]
-    for r in ordered:
-        r.pop("best", None)
-    min((r for r in ordered if r["kind"] == "vae" and r["config"] != TIMED), key=lambda r: r["iw_nll"])["best"] = True
+    mark_best(ordered)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS, json.dumps(ordered, indent=2) + "\n")
     atomic_write_text(RUN_LOG, json.dumps(run, indent=2) + "\n")

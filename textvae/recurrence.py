@@ -135,8 +135,9 @@ def gru_recurrence(rnn: nn.GRU, layer: int, gates_x: Tensor, h0: Tensor, reverse
     per row constant over time, gates_x may hold B0 = B / k sequences, row b reading gates_x[:, b % B0]
     (k samples of each sequence without tiling it; see GRUDecoder.forward_samples)."""
     _, w_hh, _, b_hh = _parameters(rnn, layer, reverse)
-    if row_gates is None and gates_x.shape[1] != h0.shape[0] or h0.shape[0] % gates_x.shape[1]:
-        raise ValueError(f"gates_x has {gates_x.shape[1]} rows for {h0.shape[0]} states"
+    shared, rows = gates_x.shape[1], h0.shape[0]
+    if (rows != shared) if row_gates is None else (rows % shared != 0):
+        raise ValueError(f"gates_x has {shared} rows for {rows} states"
                          + ("" if row_gates is None else " (with row_gates: a divisor of them)"))
     keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                            for t in (gates_x, h0, w_hh, b_hh, row_gates))

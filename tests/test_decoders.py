@@ -114,3 +114,16 @@ def test_source_attention_memory_is_required_exactly_when_the_decoder_attends():
     changed = {**memory, "memory": memory["memory"].clone()}
     changed["memory"][0, 2] += 5.0
     assert torch.allclose(attending.eval()(ids, z, memory), attending(ids, z, changed))
+
+
+def test_position_wise_layers_run_in_the_memory_layout_of_their_input():
+    from textvae.nlg.base import apply_in_layout, time_major_view
+
+    layer = torch.nn.Linear(6, 3)
+    time_major = torch.randn(5, 4, 6)  # (T, B, H) in memory
+    batch_first = time_major.transpose(0, 1)  # the (B, T, H) view a GRU returns
+    assert time_major_view(batch_first) and not time_major_view(batch_first.contiguous())
+    out = apply_in_layout(layer, batch_first)
+    assert time_major_view(out) and out.shape == (4, 5, 3)
+    torch.testing.assert_close(out, layer(batch_first.contiguous()))
+    assert apply_in_layout(layer, batch_first.contiguous()).is_contiguous()

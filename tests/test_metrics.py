@@ -38,6 +38,8 @@ def test_iw_nll_with_bf16_decoder_passes_is_close_to_fp32(model, ptb_texts):
         results[precision] = evaluate_iw_nll(model, dataset, num_samples=8, precision=precision)
     assert results["bf16"]["iw_precision"] == "bf16"
     assert abs(results["bf16"]["iw_nll"] - results["fp32"]["iw_nll"]) < 0.05  # nats per sentence
+    with pytest.raises(ConfigError, match="batch_size and chunk must be > 0"):
+        evaluate_iw_nll(model, dataset, num_samples=2, batch_size=0)
     with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
         evaluate_iw_nll(model, dataset, num_samples=2, precision="fp16")
 

@@ -84,6 +84,13 @@ def _loops(device_type: str, native: bool) -> SimpleNamespace | ModuleType:
     return kernel if kernel is not None else PYTHON_LOOPS
 
 
+def _contiguous_float(x: Tensor) -> Tensor:
+    """x as a contiguous float32 tensor, in one copy at most (`.float().contiguous()` may copy twice)."""
+    if x.dtype == torch.float32 and x.is_contiguous():
+        return x
+    return torch.empty(x.shape, dtype=torch.float32, device=x.device).copy_(x)
+
+
 class _GRURecurrence(torch.autograd.Function):
     """gates_x (T, B0, 3H) = x W_ih^T + b_ih, h0 (B, H), row_gates (B, 3H) or None -> hidden states (T, B, H);
     row b's input part is gates_x[:, b % B0] (+ row_gates[b]), so B / B0 rows can share one projection."""
@@ -94,7 +101,7 @@ class _GRURecurrence(torch.autograd.Function):
         loops = _loops(gates_x.device.type, native)
         with torch.autocast(gates_x.device.type, enabled=False):
             rows = row_gates.float().contiguous() if row_gates is not None else None
-            states, gates, recurrent_n = loops.forward(gates_x.float().contiguous(), h0.float().contiguous(),
+            states, gates, recurrent_n = loops.forward(_contiguous_float(gates_x), h0.float().contiguous(),
                                                        w_hh.to(dtype).contiguous(), b_hh.float().contiguous(), keep,
                                                        rows)
         ctx.save_for_backward(states, gates, recurrent_n, w_hh)
@@ -154,7 +161,7 @@ def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool
     `native=False` runs the Python loops even where the C++ ones build (the reference in the tests).
     """
     w_ih, _, b_ih, _ = _parameters(rnn, layer, reverse)
-    gates_x = F.linear(inputs.transpose(0, 1), w_ih, b_ih)  # (T, B, 3H), all steps in one matmul
+    gates_x = F.linear(inputs, w_ih, b_ih).transpose(0, 1)  # (T, B, 3H), all steps in one matmul
     return gru_recurrence(rnn, layer, gates_x, h0, reverse, native)
 
 

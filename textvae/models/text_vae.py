@@ -22,6 +22,7 @@ from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tenso
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
+from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlg.output_loss import linear_cross_entropy
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
@@ -104,13 +105,20 @@ class TextVAE(nn.Module):
         return self._token_nll(hidden, batch["target_ids"].repeat(z.shape[0], 1)).view(z.shape[:2])
 
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
-        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
-        real = (targets != PAD).flatten().nonzero().squeeze(1)
+        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,).
+
+        Real tokens are gathered in the states' memory order: a GRU's states are a batch-first view of
+        time-major memory, and gathering them time-major spares a (B, T, H) copy."""
+        rows, steps = targets.shape
+        time_major = time_major_view(hidden)
+        flat = (hidden.transpose(0, 1) if time_major else hidden).flatten(0, 1)
+        flat_targets = (targets.t() if time_major else targets).flatten()
+        real = (flat_targets != PAD).nonzero().squeeze(1)
         output = self.decoder.output
-        token_nll = linear_cross_entropy(hidden.flatten(0, 1).index_select(0, real), output.weight, output.bias,
-                                         targets.flatten().index_select(0, real))
-        per_example = torch.zeros(targets.shape[0], dtype=token_nll.dtype, device=token_nll.device)
-        return per_example.index_add(0, real // targets.shape[1], token_nll)
+        token_nll = linear_cross_entropy(flat.index_select(0, real), output.weight, output.bias,
+                                         flat_targets.index_select(0, real))
+        per_example = torch.zeros(rows, dtype=token_nll.dtype, device=token_nll.device)
+        return per_example.index_add(0, real % rows if time_major else real // steps, token_nll)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""

@@ -51,6 +51,17 @@ def tie_output(embedding: nn.Embedding, output: nn.Linear) -> None:
     output.weight = embedding.weight
 
 
+def time_major_view(x: Tensor) -> bool:
+    """Whether x (B, T, ...) is a batch-first view of time-major memory (as the GRU recurrence returns)."""
+    return not x.is_contiguous() and x.transpose(0, 1).is_contiguous()
+
+
+def apply_in_layout(layer: nn.Module, x: Tensor) -> Tensor:
+    """layer(x) for a position-wise layer, run in x's memory layout: on a batch-first view of time-major
+    memory it runs time-major, so no (B, T, H) copy is made."""
+    return layer(x.transpose(0, 1)).transpose(0, 1) if time_major_view(x) else layer(x)
+
+
 def reorder_state(state: State, index: Tensor) -> State:
     """Select batch rows of every state tensor (for beam search)."""
     return {key: value.index_select(0, index) for key, value in state.items()}

@@ -11,7 +11,7 @@ from textvae.data.tokenizers import PAD
 from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
 from textvae.nlg.attention import SourceAttention
-from textvae.nlg.base import DECODERS, Decoder, State, tie_output
+from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
 from textvae.recurrence import gru_layers
 
 
@@ -66,7 +66,7 @@ class GRUDecoder(Decoder):
     def _features(self, out: Tensor, memory: State | None) -> Tensor:
         """What the output layer reads: attended states, projected to the embedding size when tied."""
         out = self._attend(out, memory)
-        return self.tie_proj(out) if self.tie_proj is not None else out
+        return apply_in_layout(self.tie_proj, out) if self.tie_proj is not None else out
 
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
         h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
@@ -84,7 +84,7 @@ class GRUDecoder(Decoder):
         samples, batch, latent = z.shape
         flat_z = z.flatten(0, 1)
         w_ih, b_ih = self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
-        text_part = F.linear(self.embedding(input_ids).transpose(0, 1), w_ih[:, :-latent], b_ih)  # (T, B, 3H)
+        text_part = F.linear(self.embedding(input_ids), w_ih[:, :-latent], b_ih).transpose(0, 1)  # (T, B, 3H)
         z_part = F.linear(flat_z.to(text_part.dtype), w_ih[:, -latent:])  # (K * B, 3H), row k * B + b
         h0 = self._initial_hidden(flat_z, samples * batch, input_ids.device).float()
         out, _ = gru_layers(self.rnn, None, h0, first_gates=(text_part, z_part))  # summed inside the loop

@@ -40,6 +40,7 @@ def run(args) -> int:
     from textvae.data import TextDataset
     from textvae.errors import TextVAEError
     from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
+    from textvae.training.features import attach_cached_features
 
     if args.batch_size <= 0:
         raise TextVAEError(f"--batch-size must be > 0, got {args.batch_size}")
@@ -55,6 +56,7 @@ def run(args) -> int:
     if dataset.truncated:  # only a position-limited (transformer) decoder truncates
         warnings.warn(f"{dataset.truncated} sentence(s) longer than the decoder's {model.max_tokens} tokens "
                       f"were truncated", UserWarning, stacklevel=1)
+    attach_cached_features(model, dataset)  # a frozen encoder's features: computed once, reused by every metric
     result = evaluate_elbo(model, dataset, args.batch_size)
     if args.iw_samples and model.variational and not model.conditional:
         result.update(evaluate_iw_nll(model, dataset, args.iw_samples, args.iw_batch_size,

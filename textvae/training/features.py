@@ -36,3 +36,17 @@ def cached_features(encoder: PretrainedEncoder, texts: list[str]) -> torch.Tenso
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(path, {"features": features})
     return features
+
+
+def attach_cached_features(model, *datasets) -> None:
+    """Give each dataset (None entries are skipped) the cached features of the model's frozen pretrained
+    encoder, and of its sources for a conditional model, so no text is encoded twice across training,
+    validation and evaluation. Other encoders (trainable, or trained from scratch) are left alone."""
+    encoder = getattr(model, "encoder", None)
+    if not (isinstance(encoder, PretrainedEncoder) and encoder.frozen):
+        return
+    for dataset in datasets:
+        if dataset is not None:
+            dataset.features = cached_features(encoder, dataset.texts)
+            if dataset.sources is not None:
+                dataset.source_features = cached_features(encoder, dataset.sources)

@@ -30,7 +30,6 @@ from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
-from textvae.nlu import PretrainedEncoder
 from textvae.objectives import build_beta_schedule, elbo_loss
 from textvae.training.checkpoint import (
     existing_checkpoint,
@@ -39,7 +38,7 @@ from textvae.training.checkpoint import (
     save_training_state,
     set_rng_state,
 )
-from textvae.training.features import cached_features
+from textvae.training.features import attach_cached_features
 
 CHECKPOINT_DIR = "checkpoint"
 METRICS_FILE = "metrics.jsonl"
@@ -95,14 +94,6 @@ class Trainer:
         data = self.config.data
         return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
 
-    def _cache_features(self, model: TextVAE, *datasets: TextDataset | None) -> None:
-        if isinstance(model.encoder, PretrainedEncoder) and model.encoder.frozen:
-            for dataset in datasets:
-                if dataset is not None:
-                    dataset.features = cached_features(model.encoder, dataset.texts)
-                    if dataset.sources is not None:
-                        dataset.source_features = cached_features(model.encoder, dataset.sources)
-
     # ---- main loop --------------------------------------------------------------------------
     def train(self, resume: bool = False) -> TextVAE:
         cfg = self.config
@@ -123,7 +114,7 @@ class Trainer:
         eval_limit = cfg.model.max_positions // PAD_MULTIPLE * PAD_MULTIPLE - 1 if cfg.model.decoder == "transformer" else None
         valid_set = TextDataset(valid[0], tokenizer, eval_limit, sources=valid[1]) if valid else None
         model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
-        self._cache_features(model, train_set, valid_set)
+        attach_cached_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
                                      short_last=acc.num_processes > 1)
         loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)

@@ -69,3 +69,10 @@ def load(name: str) -> ModuleType | None:
                       "running the Python implementation (slower). Set TEXTVAE_NATIVE=0 to skip the attempt.",
                       RuntimeWarning, stacklevel=2)
         return None
+
+
+def build_all() -> None:
+    """Compile (or load from PyTorch's cache) every kernel here now, so that no timed step pays for a
+    build: a first use after a change of the sources or of the checkout's path compiles for ~30 s."""
+    for source in sorted(HERE.glob("*.cpp")):
+        load(source.stem)

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
+from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.data.batching import PAD_MULTIPLE
@@ -121,6 +122,8 @@ class Trainer:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr,
                                       weight_decay=cfg.train.weight_decay, fused=True)
         model, optimizer, loader = acc.prepare(model, optimizer, loader)
+        if acc.device.type == "cpu":
+            kernels.build_all()  # before the clock starts: epoch_seconds never include a compile
         steps_per_epoch = len(loader)  # this process's share of the batches under DDP
         total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
         # not prepared: Accelerate would step it once per process; the schedule counts optimizer steps

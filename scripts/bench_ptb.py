@@ -277,7 +277,9 @@ def write_results(rows: list[dict], run: dict, full: bool) -> None:
     atomic_write_text(RESULTS, json.dumps(ordered, indent=2) + "\n")
     if full or not RUN_LOG.exists():
         atomic_write_text(RUN_LOG, json.dumps(run, indent=2) + "\n")
-    publish(ordered, json.loads(RUN_LOG.read_text()))
+    else:  # the doc keeps citing the last full run
+        run = json.loads(RUN_LOG.read_text())
+    publish(ordered, run)
     print(f"wrote {RESULTS}{f', {RUN_LOG}' if full else ''} and {DOC}")
 
 

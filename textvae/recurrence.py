@@ -100,9 +100,9 @@ class _GRURecurrence(torch.autograd.Function):
                 dtype: torch.dtype, native: bool, keep: bool) -> Tensor:
         loops = _loops(gates_x.device.type, native)
         with torch.autocast(gates_x.device.type, enabled=False):
-            rows = row_gates.float().contiguous() if row_gates is not None else None
-            states, gates, recurrent_n = loops.forward(_contiguous_float(gates_x), h0.float().contiguous(),
-                                                       w_hh.to(dtype).contiguous(), b_hh.float().contiguous(), keep,
+            rows = _contiguous_float(row_gates) if row_gates is not None else None
+            states, gates, recurrent_n = loops.forward(_contiguous_float(gates_x), _contiguous_float(h0),
+                                                       w_hh.to(dtype).contiguous(), _contiguous_float(b_hh), keep,
                                                        rows)
         ctx.save_for_backward(states, gates, recurrent_n, w_hh)
         ctx.dtype, ctx.gates_dtype, ctx.loops = dtype, gates_x.dtype, loops
@@ -114,7 +114,7 @@ class _GRURecurrence(torch.autograd.Function):
         states, gates, recurrent_n, w_hh = ctx.saved_tensors
         with torch.autocast(states.device.type, enabled=False):
             w = w_hh.to(ctx.dtype).contiguous()
-            grad_gates_x, grad_gates_h, dh = ctx.loops.backward(grad_states.float().contiguous(), states, gates,
+            grad_gates_x, grad_gates_h, dh = ctx.loops.backward(_contiguous_float(grad_states), states, gates,
                                                                  recurrent_n, w)
             flat_grad = grad_gates_h.flatten(0, 1)
             grad_w = (flat_grad.to(w.dtype).t() @ states[:-1].flatten(0, 1).to(w.dtype)).to(w_hh.dtype)

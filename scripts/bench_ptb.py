@@ -36,6 +36,7 @@ from results_doc import DOC, update_section  # noqa: E402
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
 from textvae.io import atomic_write_text, write_json  # noqa: E402
+from textvae.machine import machine_info  # noqa: E402
 from textvae.metrics import MI_ESTIMATOR  # noqa: E402
 from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 
@@ -159,14 +160,14 @@ def minutes(seconds: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| config | IW-NLL | K | PPL | −ELBO | KL | MI | AU | s/epoch | peak RSS MB | train min | eval min | "
-            "threads | date |")
-    lines = [head, "|" + "---|" * 14]
+            "threads | machine | date |")
+    lines = [head, "|" + "---|" * 15]
     for r in rows:
         star = " **best**" if r.get("best") else ""
         lines.append(f"| {r['config']}{star} | {fmt(r['iw_nll'])} | {fmt(r.get('iw_samples'))} | {fmt(r['ppl'])} | "
                      f"{fmt(r['neg_elbo'])} | {fmt(r['kl'])} | {fmt(r['mi'])} | {fmt(r['au'])} | {fmt(r['sec_per_epoch'], 1)} | "
                      f"{fmt(r['peak_rss_mb'], 0)} | {minutes(r.get('train_wall_s'))} | {minutes(r.get('eval_wall_s'))} | "
-                     f"{fmt(r.get('threads'))} | {r['date']} |")
+                     f"{fmt(r.get('threads'))} | {r.get('machine', '–')} | {r['date']} |")
     return "\n".join(lines)
 
 
@@ -190,7 +191,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def schedule(names: list[str], to_train: set[str], previous: dict) -> list[str]:
+def schedule(names: list[str], to_train: set[str], previous: dict[str, dict]) -> list[str]:
     """Longest rows first, by the previous run's train + evaluation times (rows never timed first), so
     the pool does not end on one long row while the other workers idle."""
     def cost(name: str) -> float:
@@ -206,7 +207,6 @@ def main() -> None:
     names = list(ROWS) if args.all else args.rows or [n for n in ROWS if n not in ABLATIONS]
     iw_samples = 5 if args.quick else args.iw_samples
     runs = ROOT / (args.runs_dir or ("runs/bench-quick" if args.quick else "runs/bench"))
-    previous = load_results()
     plans = {name: (ROWS[name][0], ROWS[name][1] + args.overrides + (QUICK if args.quick else []), ROWS[name][2])
              for name in names}
     test_file = Path(load_experiment(ROOT / plans[names[0]][0], plans[names[0]][1]).data.test)
@@ -215,6 +215,9 @@ def main() -> None:
         (runs / "test-200.txt").write_text("\n".join(load_texts(test_file)[:200]) + "\n")
         test_file = runs / "test-200.txt"
     cores = os.cpu_count() or 1
+    machine = machine_info(measure=not args.quick)  # before any row starts: the matmul rates of an idle machine
+    print(f"machine: {machine['label']}")
+    previous = latest_rows(load_results(), machine["label"])
     jobs = max(1, args.jobs or min(cores, len(names)))
     threads = max(1, cores // jobs)
     to_train = {n for n in names if not (args.reuse and (runs / n / "config.json").exists())}
@@ -234,28 +237,45 @@ def main() -> None:
     rows = []
     for name in names:
         result = results[name]
-        old = {} if args.quick else previous.get(name, {})  # a smoke run borrows nothing from real runs
+        old = previous.get(name, {})
+        if args.quick or old.get("machine") != machine["label"]:  # borrowed: this machine's real runs only
+            old = {}
         for key in ("peak_rss_mb", "train_wall_s", "threads"):  # training's figures, kept when it was reused
             if result.get(key) is None:
                 result[key] = old.get(key)
         rows.append({"config": name, "kind": plans[name][2], **result, "sec_per_epoch": seconds_per_epoch(runs / name),
-                     "overrides": plans[name][1], "jobs": jobs, "date": datetime.date.today().isoformat(),
+                     "overrides": plans[name][1], "jobs": jobs, "machine": machine["label"],
+                     "date": datetime.date.today().isoformat(),
                      "quick": args.quick})
     summary = (f"{len(names)} rows ({len(to_train)} trained, K = {iw_samples}) in {total / 60:.1f} min, "
-               f"{jobs} jobs x {threads} thread(s) on {cores} cores")
+               f"{jobs} jobs x {threads} thread(s) on {machine['label']}")
     print(summary)
     mark_best(rows)
     print(table(rows))
     if not args.quick:
         write_results(rows, {"command": "python " + " ".join(sys.argv), "rows": names, "trained": sorted(to_train),
                              "iw_samples": iw_samples, "jobs": jobs, "threads": threads, "cores": cores,
+                             "machine": machine,
                              "wall_s": total, "date": datetime.date.today().isoformat(), "summary": summary},
                       full=set(ROWS) - set(ABLATIONS) <= to_train)
 
 
-def load_results() -> dict[str, dict]:
-    """ptb.json's rows by config name (empty before the first run)."""
-    return {r["config"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+def row_key(row: dict) -> tuple[str, str]:
+    """A row is one configuration measured on one machine: the same config on two machines is two rows."""
+    return row["config"], row.get("machine", "")
+
+
+def load_results() -> dict[tuple[str, str], dict]:
+    """ptb.json's rows by (config, machine) (empty before the first run)."""
+    return {row_key(r): r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+
+
+def latest_rows(results: dict[tuple[str, str], dict], machine: str) -> dict[str, dict]:
+    """One row per config: this machine's where there is one, else the most recent."""
+    rows: dict[str, dict] = {}
+    for (config, _), row in sorted(results.items(), key=lambda item: (item[0][1] == machine, item[1]["date"])):
+        rows[config] = row
+    return rows
 
 
 def mark_best(rows: list[dict]) -> None:
@@ -270,8 +290,8 @@ def mark_best(rows: list[dict]) -> None:
 def write_results(rows: list[dict], run: dict, full: bool) -> None:
     """Merge the rows into ptb.json (one best VAE row overall), update docs/RESULTS.md; a `full` run (every
     default row trained) is recorded in ptb_run.json, which a partial run leaves as it is."""
-    merged = {**load_results(), **{r["config"]: r for r in rows}}  # re-read: another run may have written rows
-    ordered = [merged[k] for k in ROWS if k in merged]
+    merged = {**load_results(), **{row_key(r): r for r in rows}}  # re-read: another run may have written rows
+    ordered = sorted(merged.values(), key=lambda r: (list(ROWS).index(r["config"]), r["date"]))
     mark_best(ordered)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS, json.dumps(ordered, indent=2) + "\n")
@@ -287,7 +307,8 @@ def publish(rows: list[dict], run: dict) -> None:
     """The table and the last run's summary as the "ptb" section of docs/RESULTS.md."""
     update_section("ptb", "PTB benchmark", table(rows) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
                    "exp(total NLL / tokens), tokens = words + one EOS per sentence (82,430 on the PTB test set). "
-                   f"Last run: {run['summary']} ({run['date']}).", run["command"])
+                   f"Last run: {run['summary']} ({run['date']}). The machine column is `textvae env`'s label: CPUs "
+                   "of the same core count differ several-fold in matmul speed.", run["command"])
 
 
 if __name__ == "__main__":

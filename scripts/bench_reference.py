@@ -3,12 +3,14 @@ popular re-implementation: one embedding table, forward GRU encoder over packed 
 decoder's initial state, embedding dropout 0.5, log_softmax + NLL summed per sentence, logistic KL
 annealing, Adam, float32) trained for one epoch on PTB with textvae's own tokenization and batches.
 
-It measures, on this machine, what `configs/ptb_bowman_reference.yaml` is compared against: seconds
-per epoch and the single-sample -ELBO after one epoch, next to textvae's `bowman_reference` row of
-scripts/bench_ptb.py. Writes benchmarks/results/reference.json.
+It then trains textvae's `configs/ptb_bowman_reference.yaml` (the same model) for one epoch with
+`textvae train`, on the same machine with the same threads, and reports both: seconds per epoch, the
+speed-up, and the single-sample -ELBO after one epoch. CPUs of the same core count differ several-fold
+in matmul speed (AMX or not), so the comparison is made on one machine, which `textvae env` describes;
+benchmarks/results/reference.json keeps one run per machine and docs/RESULTS.md shows them all.
 
-    python scripts/bench_reference.py            # one epoch, 2 threads
-    python scripts/bench_reference.py --quick    # 50 steps, smoke check
+    python scripts/bench_reference.py            # one epoch each, 2 threads
+    python scripts/bench_reference.py --quick    # 100 steps each, smoke check (nothing written)
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import argparse
 import datetime
 import json
 import math
+import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,13 +35,20 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_ptb import seconds_per_epoch  # noqa: E402
+from bench_ptb import train as train_row  # noqa: E402
+from results_doc import DOC, update_section  # noqa: E402
+
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import TextDataset, load_texts  # noqa: E402
 from textvae.data.batching import BucketBatchSampler  # noqa: E402
 from textvae.data.tokenizers import PAD, train_tokenizer  # noqa: E402
+from textvae.io import atomic_write_text  # noqa: E402
+from textvae.machine import machine_info  # noqa: E402
 
 CONFIG = ROOT / "configs" / "ptb_bowman_reference.yaml"
 RESULTS = ROOT / "benchmarks" / "results" / "reference.json"
+QUICK_STEPS = 100
 
 
 class SentenceVAE(nn.Module):
@@ -81,12 +92,9 @@ def neg_elbo(model: SentenceVAE, dataset: TextDataset, batch_size: int = 64) -> 
     return {"reconstruction": nll / len(dataset), "kl": kl / len(dataset), "neg_elbo": (nll + kl) / len(dataset)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=psutil.cpu_count(logical=False) or 1)
-    parser.add_argument("--quick", action="store_true", help="50 steps")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+def plain_epoch(threads: int, quick: bool) -> dict:
+    """One epoch (50 steps with `quick`) of the plain-PyTorch model; its speed and -ELBO."""
+    torch.set_num_threads(threads)
     cfg = load_experiment(CONFIG)
     start = time.perf_counter()
     texts = load_texts(cfg.data.train)
@@ -98,7 +106,7 @@ def main() -> None:
     model = SentenceVAE(tokenizer.vocab_size, m.embed_dim, m.hidden_dim, m.latent_dim, m.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     sampler = BucketBatchSampler(train.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed)
-    batches = list(sampler)[:50] if args.quick else list(sampler)
+    batches = list(sampler)[:QUICK_STEPS] if quick else list(sampler)
     epoch_start = time.perf_counter()
     for step, indices in enumerate(batches):
         rec, kl = model(train.collate(indices))
@@ -108,17 +116,73 @@ def main() -> None:
         loss.backward()
         optimizer.step()
     epoch_seconds = time.perf_counter() - epoch_start
-    row = {"config": "sentence_vae_plain_pytorch", "threads": args.threads, "steps": len(batches),
-           "sec_per_epoch": round(epoch_seconds, 1), "wall_seconds": None,
-           "valid": neg_elbo(model, valid), "test": neg_elbo(model, test),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    return {"config": "sentence_vae_plain_pytorch", "steps": len(batches),
+            "sec_per_epoch": None if quick else round(epoch_seconds, 1),
+            "ms_per_step": round(1000 * epoch_seconds / len(batches), 1),
+            "valid": neg_elbo(model, valid), "test": neg_elbo(model, test),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "wall_seconds": round(time.perf_counter() - start, 1)}
+
+
+def textvae_epoch(threads: int, quick: bool) -> dict:
+    """The same configuration trained by `textvae train` (one epoch, or 50 steps with `quick`) in a
+    subprocess with `threads` threads, then `textvae evaluate` on the validation and test sets."""
+    cfg = load_experiment(CONFIG)
+    run_dir = ROOT / "runs" / ("reference-textvae-quick" if quick else "reference-textvae")
+    wall, peak = train_row("bowman_reference", str(CONFIG.relative_to(ROOT)),
+                           [f"train.max_steps={QUICK_STEPS}"] if quick else [], run_dir, print, threads)
+    steps = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    step_times = [r["time"] for r in steps if "loss" in r]  # logged every train.log_every steps
+    row = {"config": "bowman_reference (textvae)", "steps": max(r["step"] for r in steps),
+           "sec_per_epoch": seconds_per_epoch(run_dir), "peak_rss_mb": round(peak), "wall_seconds": round(wall, 1)}
+    if len(step_times) > 1:  # from the log's timestamps, without start-up
+        row["ms_per_step"] = round(1000 * (step_times[-1] - step_times[0]) / (cfg.train.log_every * (len(step_times) - 1)), 1)
+    for split in ("valid", "test"):
+        done = subprocess.run([sys.executable, "-m", "textvae.cli.main", "evaluate", "--model", str(run_dir), "--data",
+                               getattr(cfg.data, split), "--json"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads)}, check=True)
+        report = json.loads(done.stdout)
+        row[split] = {key: report[key] for key in ("reconstruction", "kl", "neg_elbo")}
+    return row
+
+
+def table(runs: list[dict]) -> str:
+    lines = ["| machine | threads | plain PyTorch s/epoch | textvae s/epoch | speed-up | test −ELBO plain | "
+             "test −ELBO textvae | peak RSS MB plain / textvae | date |", "|" + "---|" * 9]
+    for r in runs:
+        plain, ours = r["plain"], r["textvae"]
+        lines.append(f"| {r['machine']['label']} | {r['threads']} | {plain['sec_per_epoch']} | {ours['sec_per_epoch']} | "
+                     f"{r['speedup']:.2f}x | {plain['test']['neg_elbo']:.2f} | {ours['test']['neg_elbo']:.2f} | "
+                     f"{plain['peak_rss_mb']} / {ours['peak_rss_mb']} | {r['date']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=psutil.cpu_count(logical=False) or 1)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps each, nothing written")
+    args = parser.parse_args()
+    machine = machine_info(measure=not args.quick)
+    print(f"machine: {machine['label']}")
+    ours = textvae_epoch(args.threads, args.quick)  # first: a subprocess, before this one loads its own data
+    plain = plain_epoch(args.threads, args.quick)
+    run = {"machine": machine, "threads": args.threads, "plain": plain, "textvae": ours,
+           "speedup": plain["ms_per_step"] / ours["ms_per_step"] if ours.get("ms_per_step") else None,
            "date": datetime.date.today().isoformat()}
-    row["wall_seconds"] = round(time.perf_counter() - start, 1)
-    print(json.dumps(row, indent=2))
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(row, indent=2) + "\n")
-        print(f"wrote {RESULTS}")
+        run["speedup"] = plain["sec_per_epoch"] / ours["sec_per_epoch"]
+    print(json.dumps(run, indent=2))
+    if args.quick:
+        return
+    old = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
+    runs = [r for r in old if r["machine"]["label"] != machine["label"]] + [run]  # one run per machine
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(RESULTS, json.dumps({"runs": runs}, indent=2) + "\n")
+    update_section("reference", "Training speed of the reference configuration", table(runs) + "\n\nOne epoch of "
+                   "PTB train (1,315 steps of 32), the same tokenization and length-bucketed batches, on the same "
+                   "machine; −ELBO single-sample after that epoch.", "python " + " ".join(sys.argv))
+    print(table(runs))
+    print(f"wrote {RESULTS} and {DOC}")
 
 
 if __name__ == "__main__":

@@ -16,21 +16,9 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+from textvae.machine import cpu_info, cpu_model
+
 HERE = Path(__file__).resolve().parent
-
-
-def _cpu_model() -> str:
-    """The CPU's model and instruction-set flags (what -march=native compiles for)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return platform.processor()
-    first = {}
-    for line in lines:
-        key = line.split(":")[0].strip()
-        if key in ("model name", "flags"):
-            first.setdefault(key, line)
-    return "\n".join(first.values()) or platform.processor()
 
 
 def _flags() -> tuple[list[str], list[str]]:
@@ -53,7 +41,8 @@ def load(name: str) -> ModuleType | None:
     source = HERE / f"{name}.cpp"
     cflags, ldflags = _flags()
     texts = [path.read_text() for path in (source, *sorted(HERE.glob("*.h")))]
-    digest = hashlib.sha1("\n".join([*texts, *cflags, *ldflags, _cpu_model()]).encode()).hexdigest()[:12]
+    cpu = cpu_info()  # -march=native compiles for this CPU: its model and flags name the build
+    digest = hashlib.sha1("\n".join([*texts, *cflags, *ldflags, cpu_model(), cpu.get("flags", "")]).encode()).hexdigest()[:12]
     try:
         from torch.utils.cpp_extension import load as build
 

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from textvae.data.batching import BucketBatchSampler, TextDataset
 from textvae.errors import ConfigError
+from textvae.machine import warn_if_emulated_bf16
 
 
 def batches(dataset: TextDataset, batch_size: int, device: torch.device):
@@ -93,6 +94,8 @@ def evaluate_iw_nll(model, dataset: TextDataset, num_samples: int = 500, batch_s
     CPU's caches: on this project's CPU the transformer decoder's K = 500 evaluation ran 1.4x faster
     than with 32 x 50 (docs/RESULTS.md); on a GPU larger batches pay."""
     decoder_precision(model, precision)  # validates before any work
+    if precision == "bf16":
+        warn_if_emulated_bf16(model.device.type, "fp32 (--iw-precision fp32)")
     if batch_size <= 0 or chunk <= 0:
         raise ConfigError(f"batch_size and chunk must be > 0, got {batch_size} and {chunk}")
     was_training = model.training

@@ -29,6 +29,7 @@ from textvae.data.batching import PAD_MULTIPLE
 from textvae.data.corpus import load_dialogue_pairs, load_pairs
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
+from textvae.machine import warn_if_emulated_bf16
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
 from textvae.objectives import build_beta_schedule, elbo_loss
@@ -56,6 +57,8 @@ class Trainer:
         # torchrun / `accelerate launch` on a machine without GPUs: DDP over CPU processes (gloo)
         cpu_ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
         self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision, cpu=cpu_ddp)
+        if config.train.mixed_precision == "bf16":
+            warn_if_emulated_bf16(self.accelerator.device.type, "--set train.mixed_precision=no")
         if self.output.exists() and not self.output.is_dir():
             raise TextVAEError(f"--output {self.output} exists and is not a folder")
         if not config.data.train:

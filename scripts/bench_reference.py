@@ -151,7 +151,7 @@ def table(runs: list[dict]) -> str:
              "test −ELBO textvae | peak RSS MB plain / textvae | date |", "|" + "---|" * 9]
     for r in runs:
         plain, ours = r["plain"], r["textvae"]
-        lines.append(f"| {r['machine']['label']} | {r['threads']} | {plain['sec_per_epoch']} | {ours['sec_per_epoch']} | "
+        lines.append(f"| {r['machine']['label']} | {r['threads']} | {plain['sec_per_epoch']:.1f} | {ours['sec_per_epoch']:.1f} | "
                      f"{r['speedup']:.2f}x | {plain['test']['neg_elbo']:.2f} | {ours['test']['neg_elbo']:.2f} | "
                      f"{plain['peak_rss_mb']} / {ours['peak_rss_mb']} | {r['date']} |")
     return "\n".join(lines)

@@ -307,7 +307,7 @@ def publish(rows: list[dict], run: dict) -> None:
     """The table and the last run's summary as the "ptb" section of docs/RESULTS.md."""
     update_section("ptb", "PTB benchmark", table(rows) + f"\n\nMI estimator: {MI_ESTIMATOR}. PPL = "
                    "exp(total NLL / tokens), tokens = words + one EOS per sentence (82,430 on the PTB test set). "
-                   f"Last run: {run['summary']} ({run['date']}). The machine column is `textvae env`'s label: CPUs "
+                   f"Last full run (every default row trained): {run['summary']} ({run['date']}). The machine column is `textvae env`'s label: CPUs "
                    "of the same core count differ several-fold in matmul speed.", run["command"])
 
 

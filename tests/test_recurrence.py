@@ -1,6 +1,8 @@
 """The hand-written GRU recurrence and the fused output loss match PyTorch's reference kernels, in
 their C++ (native) and Python forms; the native kernels fall back cleanly where they cannot build."""
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,21 @@ def test_a_kernel_that_cannot_build_warns_and_falls_back(monkeypatch):
         assert kernels.load.__wrapped__("gru") is None
     monkeypatch.setenv("TEXTVAE_NATIVE", "0")
     assert kernels.load.__wrapped__("gru") is None
+
+
+def test_kernels_build_from_staged_sources_whose_path_does_not_depend_on_the_checkout(monkeypatch, tmp_path):
+    import torch.utils.cpp_extension
+
+    built = []
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", lambda **kwargs: built.append(kwargs["sources"]))
+    monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path))
+    kernels.load.__wrapped__("gru")
+    staged = built[0][0]
+    assert staged.startswith(str(tmp_path / "kernels")) and Path(staged).read_text() == (kernels.HERE / "gru.cpp").read_text()
+    assert (Path(staged).parent / "common.h").read_text() == (kernels.HERE / "common.h").read_text()
+    written = Path(staged).stat().st_mtime_ns
+    kernels.load.__wrapped__("gru")
+    assert built[1] == built[0] and Path(staged).stat().st_mtime_ns == written  # same path, not rewritten
 
 
 @pytest.mark.parametrize("autocast", [False, True])

@@ -19,6 +19,12 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
+def cache_root() -> Path:
+    """Where textvae keeps its caches (encoder features, staged kernel sources): $TEXTVAE_CACHE, else
+    ~/.cache/textvae."""
+    return Path(os.environ.get("TEXTVAE_CACHE", Path.home() / ".cache" / "textvae"))
+
+
 def _atomic(path: Path, write) -> None:
     """Write through a temp file in the same folder, fsync, then rename over `path`."""
     path = Path(path)

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+from textvae.io import atomic_write_text, cache_root
 from textvae.machine import cpu_info, cpu_model
 
 HERE = Path(__file__).resolve().parent
@@ -33,17 +34,31 @@ def _flags() -> tuple[list[str], list[str]]:
     return ["-O3", *x86, "-ffast-math", *openmp], openmp
 
 
+def stage_sources(key: str, files: list[Path], texts: list[str]) -> Path:
+    """Copy a kernel's sources to $TEXTVAE_CACHE/kernels/<key>/ and return the .cpp there. PyTorch's
+    build (ninja) rebuilds whenever a source's path changes, so building from the checkout would
+    recompile (~30 s, a compiler in memory) for every new checkout or venv of the same code; the
+    staged copy's path depends only on the sources' digest (`key`)."""
+    folder = cache_root() / "kernels" / key
+    for path, text in zip(files, texts):
+        staged = folder / path.name
+        if not staged.is_file() or staged.read_text() != text:
+            atomic_write_text(staged, text)
+    return folder / files[0].name
+
+
 @functools.cache
 def load(name: str) -> ModuleType | None:
     """The compiled `kernels/<name>.cpp`, or None (with a warning) where it cannot be built."""
     if os.environ.get("TEXTVAE_NATIVE", "1") == "0":
         return None
-    source = HERE / f"{name}.cpp"
+    files = [HERE / f"{name}.cpp", *sorted(HERE.glob("*.h"))]
     cflags, ldflags = _flags()
-    texts = [path.read_text() for path in (source, *sorted(HERE.glob("*.h")))]
+    texts = [path.read_text() for path in files]
     cpu = cpu_info()  # -march=native compiles for this CPU: its model and flags name the build
     digest = hashlib.sha1("\n".join([*texts, *cflags, *ldflags, cpu_model(), cpu.get("flags", "")]).encode()).hexdigest()[:12]
     try:
+        source = stage_sources(f"{name}_{digest}", files, texts)
         from torch.utils.cpp_extension import load as build
 
         if shutil.which("ninja") is None:  # the `ninja` wheel's binary, outside an activated environment
@@ -62,6 +77,6 @@ def load(name: str) -> ModuleType | None:
 
 def build_all() -> None:
     """Compile (or load from PyTorch's cache) every kernel here now, so that no timed step pays for a
-    build: a first use after a change of the sources or of the checkout's path compiles for ~30 s."""
+    build: a first use after a change of the sources, flags or CPU compiles for ~30 s."""
     for source in sorted(HERE.glob("*.cpp")):
         load(source.stem)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import torch
 
-from textvae.io import load_tensors, save_tensors
+from textvae.io import cache_root, load_tensors, save_tensors
 from textvae.nlu import PretrainedEncoder
 
 
 def cache_dir() -> Path:
-    """$TEXTVAE_CACHE, else ~/.cache/textvae."""
-    return Path(os.environ.get("TEXTVAE_CACHE", Path.home() / ".cache" / "textvae")) / "features"
+    """$TEXTVAE_CACHE/features, else ~/.cache/textvae/features."""
+    return cache_root() / "features"
 
 
 def _key(encoder: PretrainedEncoder, texts: list[str]) -> str:

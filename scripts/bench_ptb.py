@@ -108,19 +108,24 @@ def seconds_per_epoch(run_dir: Path) -> float | None:
     return sum(epochs) / len(epochs) if epochs else None
 
 
-def evaluate(name: str, kind: str, run_dir: Path, test_file: Path, iw_samples: int, precision: str, log,
-             threads: int | None = None) -> dict:
-    """Evaluate one row with `textvae evaluate --json` in a subprocess (with `threads` CPU threads)."""
-    cmd = [sys.executable, "-m", "textvae.cli.main", "evaluate", "--model", str(run_dir), "--data", str(test_file),
-           "--seed", "0", "--json"]
-    if kind == "vae":
-        cmd += ["--iw-samples", str(iw_samples), "--iw-precision", precision]
-    log(f"[{name}] evaluating on {test_file.name}" + (f" (K = {iw_samples})" if kind == "vae" else ""))
+def evaluate_report(name: str, run_dir: Path, data: Path | str, extra: list[str], threads: int | None) -> dict:
+    """`textvae evaluate --json` of a saved model on `data` (plus `extra` options) in a subprocess with
+    `threads` CPU threads; its JSON report."""
+    cmd = [sys.executable, "-m", "textvae.cli.main", "evaluate", "--model", str(run_dir), "--data", str(data),
+           "--seed", "0", "--json", *extra]
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise SystemExit(f"[{name}] evaluation failed (exit {done.returncode})")
-    report = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def evaluate(name: str, kind: str, run_dir: Path, test_file: Path, iw_samples: int, precision: str, log,
+             threads: int | None = None) -> dict:
+    """Evaluate one row with `textvae evaluate --json` in a subprocess (with `threads` CPU threads)."""
+    extra = ["--iw-samples", str(iw_samples), "--iw-precision", precision] if kind == "vae" else []
+    log(f"[{name}] evaluating on {test_file.name}" + (f" (K = {iw_samples})" if kind == "vae" else ""))
+    report = evaluate_report(name, run_dir, test_file, extra, threads)
     result = {key: report[key] for key in ("neg_elbo", "reconstruction", "kl", "sentences", "tokens")}
     if kind == "vae":
         result.update(iw_nll=report["iw_nll"], ppl=report["iw_ppl"], iw_samples=iw_samples, iw_precision=precision,

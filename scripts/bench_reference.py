@@ -19,9 +19,7 @@ import argparse
 import datetime
 import json
 import math
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_ptb import seconds_per_epoch  # noqa: E402
+from bench_ptb import evaluate_report, seconds_per_epoch  # noqa: E402
 from bench_ptb import train as train_row  # noqa: E402
 from results_doc import DOC, update_section  # noqa: E402
 
@@ -93,7 +91,7 @@ def neg_elbo(model: SentenceVAE, dataset: TextDataset, batch_size: int = 64) -> 
 
 
 def plain_epoch(threads: int, quick: bool) -> dict:
-    """One epoch (50 steps with `quick`) of the plain-PyTorch model; its speed and -ELBO."""
+    """One epoch (QUICK_STEPS steps with `quick`) of the plain-PyTorch model; its speed and -ELBO."""
     torch.set_num_threads(threads)
     cfg = load_experiment(CONFIG)
     start = time.perf_counter()
@@ -125,7 +123,7 @@ def plain_epoch(threads: int, quick: bool) -> dict:
 
 
 def textvae_epoch(threads: int, quick: bool) -> dict:
-    """The same configuration trained by `textvae train` (one epoch, or 50 steps with `quick`) in a
+    """The same configuration trained by `textvae train` (one epoch, or QUICK_STEPS steps with `quick`) in a
     subprocess with `threads` threads, then `textvae evaluate` on the validation and test sets."""
     cfg = load_experiment(CONFIG)
     run_dir = ROOT / "runs" / ("reference-textvae-quick" if quick else "reference-textvae")
@@ -138,10 +136,7 @@ def textvae_epoch(threads: int, quick: bool) -> dict:
     if len(step_times) > 1:  # from the log's timestamps, without start-up
         row["ms_per_step"] = round(1000 * (step_times[-1] - step_times[0]) / (cfg.train.log_every * (len(step_times) - 1)), 1)
     for split in ("valid", "test"):
-        done = subprocess.run([sys.executable, "-m", "textvae.cli.main", "evaluate", "--model", str(run_dir), "--data",
-                               getattr(cfg.data, split), "--json"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)}, check=True)
-        report = json.loads(done.stdout)
+        report = evaluate_report("bowman_reference", run_dir, getattr(cfg.data, split), [], threads)
         row[split] = {key: report[key] for key in ("reconstruction", "kl", "neg_elbo")}
     return row
 
@@ -166,11 +161,9 @@ def main() -> None:
     print(f"machine: {machine['label']}")
     ours = textvae_epoch(args.threads, args.quick)  # first: a subprocess, before this one loads its own data
     plain = plain_epoch(args.threads, args.quick)
+    per = "ms_per_step" if args.quick else "sec_per_epoch"  # a quick run has no whole epoch
     run = {"machine": machine, "threads": args.threads, "plain": plain, "textvae": ours,
-           "speedup": plain["ms_per_step"] / ours["ms_per_step"] if ours.get("ms_per_step") else None,
-           "date": datetime.date.today().isoformat()}
-    if not args.quick:
-        run["speedup"] = plain["sec_per_epoch"] / ours["sec_per_epoch"]
+           "speedup": plain[per] / ours[per] if ours.get(per) else None, "date": datetime.date.today().isoformat()}
     print(json.dumps(run, indent=2))
     if args.quick:
         return

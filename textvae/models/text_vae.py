@@ -105,10 +105,12 @@ class TextVAE(nn.Module):
         return self._token_nll(hidden, batch["target_ids"].repeat(z.shape[0], 1)).view(z.shape[:2])
 
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
-        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,).
+        """Decoder states (B, T', H) and targets (B, T), T' <= T (the columns past T' are padding) -> summed
+        token NLL per row (B,).
 
         Real tokens are gathered in the states' memory order: a GRU's states are a batch-first view of
         time-major memory, and gathering them time-major spares a (B, T, H) copy."""
+        targets = targets[:, :hidden.shape[1]]
         rows, steps = targets.shape
         time_major = time_major_view(hidden)
         flat = (hidden.transpose(0, 1) if time_major else hidden).flatten(0, 1)

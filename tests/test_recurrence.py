@@ -129,6 +129,21 @@ def test_fused_output_loss_under_bf16_autocast_is_close(native):
     assert got.dtype == torch.float32 and torch.allclose(got, want, atol=0.05)
 
 
+def test_native_softmax_is_exact_over_the_whole_exponent_range():
+    # the kernels' own exp (textvae/kernels/common.h) against torch's, with logits 100 nats apart
+    kernel = kernels.load("output_loss")
+    torch.manual_seed(0)
+    logits, bias = torch.randn(64, 1000) * 30, torch.randn(1000)
+    targets, grad = torch.randint(0, 1000, (64,)), torch.rand(64)
+    nll, lse = kernel.forward(logits, bias, targets)
+    want = torch.log_softmax(logits + bias, dim=-1)
+    assert torch.allclose(lse, torch.logsumexp(logits + bias, dim=-1), rtol=1e-6, atol=1e-6)
+    assert torch.allclose(nll, -want.gather(1, targets[:, None]).squeeze(1), rtol=1e-5, atol=1e-5)
+    grad_logits, grad_bias = kernel.backward(logits, bias, targets, lse, grad)
+    want_grad = (want.exp() - F.one_hot(targets, 1000)) * grad[:, None]
+    assert torch.allclose(grad_logits, want_grad, atol=1e-6) and torch.allclose(grad_bias, want_grad.sum(0), atol=1e-5)
+
+
 def test_fused_output_loss_rejects_bad_shapes():
     with pytest.raises(ValueError, match="hidden must be"):
         linear_cross_entropy(torch.randn(2, 3, 4), torch.randn(5, 4), None, torch.zeros(2, 3, dtype=torch.long))

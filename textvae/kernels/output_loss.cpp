@@ -27,7 +27,7 @@ void forward_rows(const T* logits, const float* bias, const int64_t* targets, fl
       float peak = std::numeric_limits<float>::lowest();
       for (int64_t j = 0; j < vocab; ++j) peak = std::fmax(peak, as_float(row[j]) + bias[j]);  // vectorized
       float total = 0.f;                                                                      // under fast-math
-      for (int64_t j = 0; j < vocab; ++j) total += std::exp(as_float(row[j]) + bias[j] - peak);
+      for (int64_t j = 0; j < vocab; ++j) total += textvae::exp(as_float(row[j]) + bias[j] - peak);
       lse[i] = peak + std::log(total);
       const int64_t t = targets[i];
       nll[i] = lse[i] - (as_float(row[t]) + bias[t]);
@@ -45,10 +45,10 @@ void backward_rows(const T* logits, const float* bias, const int64_t* targets, c
       T* out_row = out + i * vocab;
       const float shift = lse[i], g = grad[i];
       const int64_t t = targets[i];
-      const float target_p = std::exp(as_float(row[t]) + bias[t] - shift);
+      const float target_p = textvae::exp(as_float(row[t]) + bias[t] - shift);
 #pragma omp simd
       for (int64_t j = 0; j < vocab; ++j) {
-        const float p = std::exp(as_float(row[j]) + bias[j] - shift) * g;
+        const float p = textvae::exp(as_float(row[j]) + bias[j] - shift) * g;
         out_row[j] = from_float<T>(p);
         bias_grad[j] += p;
       }

@@ -173,9 +173,9 @@ CLI_CASES = {
                            "objective.word_dropout must be in [0, 1], got 2"),
     "transformer_data_max_length": (TRAIN + ["--set", "model.decoder=transformer", "--set", "model.max_positions=30",
                                              "--set", "data.max_length=64"], None,
-                                    "data.max_length 64 is too long for model.max_positions=30 (at most 23)"),
+                                    "data.max_length 64 is too long for model.max_positions=30 (at most 29)"),
     "transformer_max_length": (["sample", "--model", "{transformer}", "--max-length", "40"], None,
-                               "max_length 40 exceeds what this decoder can generate (23 tokens with max_positions=30)"),
+                               "max_length 40 exceeds what this decoder can generate (29 tokens with max_positions=30)"),
     "batch_size_zero": (TRAIN + ["--set", "train.batch_size=0"], None, "train.batch_size must be > 0"),
     "bool_type": (TRAIN + ["--set", "model.variational=maybe"], None, "model.variational must be bool, got 'maybe'"),
     "mixed_precision": (TRAIN + ["--set", "train.mixed_precision=fp8"], None,
@@ -501,9 +501,9 @@ def test_cli_truncation_warning_is_one_line(saved):
 def test_long_sentences_fit_a_transformer_decoder_with_a_warning(saved, tmp_path, capsys):
     data = tmp_path / "long.txt"
     data.write_text(" ".join(["the market fell"] * 30) + "\nstocks rose\n", encoding="utf-8")
-    with pytest.warns(UserWarning, match="1 sentence\\(s\\) longer than the decoder's 23 tokens"):
+    with pytest.warns(UserWarning, match="1 sentence\\(s\\) longer than the decoder's 29 tokens"):
         code = main(["evaluate", "--model", str(saved["transformer"]), "--data", str(data), "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["sentences"] == 2
     model = TextVAE.from_pretrained(saved["transformer"], device="cpu")
-    with pytest.warns(UserWarning, match="truncated to 23 tokens"):
+    with pytest.warns(UserWarning, match="truncated to 29 tokens"):
         assert len(model.reconstruct([" ".join(["the market fell"] * 30)])) == 1

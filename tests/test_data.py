@@ -64,10 +64,9 @@ def test_sentencepiece_tokenizer_trains_saves_and_loads(ptb_texts, tmp_path):
 
 
 def test_pad_batch_layout():
-    batch = pad_batch([[5, 6, 7], [8]])
-    assert batch["input_ids"][:, :4].tolist() == [[BOS, 5, 6, 7], [BOS, 8, PAD, PAD]]
-    assert batch["target_ids"][:, :4].tolist() == [[5, 6, 7, EOS], [8, EOS, PAD, PAD]]
-    assert batch["input_ids"].shape == (2, 8) and (batch["input_ids"][:, 4:] == PAD).all()
+    batch = pad_batch([[5, 6, 7], [8]])  # as wide as the longest text + 1, no wider
+    assert batch["input_ids"].tolist() == [[BOS, 5, 6, 7], [BOS, 8, PAD, PAD]]
+    assert batch["target_ids"].tolist() == [[5, 6, 7, EOS], [8, EOS, PAD, PAD]]
     assert batch["lengths"].tolist() == [4, 2]
 
 

@@ -249,8 +249,8 @@ class ExperimentConfig:
 
         TOKENIZERS.get(self.data.tokenizer)
         DECODERS.get(self.model.decoder)
-        if self.model.decoder == "transformer":  # BOS + tokens, padded to a multiple of 8, must fit the positions
-            limit = self.model.max_positions // 8 * 8 - 1
+        if self.model.decoder == "transformer":  # BOS + tokens must fit the positions
+            limit = self.model.max_positions - 1
             _require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
                      f"model.max_positions={self.model.max_positions} (at most {limit})")
         import textvae.models  # noqa: F401  (registers the model types)

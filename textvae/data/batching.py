@@ -51,20 +51,11 @@ class TextDataset(Dataset):
         return batch
 
 
-PAD_MULTIPLE = 8  # widths are rounded up so few distinct shapes occur (bounded kernel caches)
-
-
-def used_width(ids: Tensor) -> int:
-    """How many leading columns of a padded batch (B, T) hold a token in some row (padding is trailing).
-
-    A recurrence's step costs the same whatever the width, so it runs this many steps, not the padded
-    width: rounding to PAD_MULTIPLE adds 16-20% of all-padding steps to a length-bucketed PTB batch."""
-    return int((ids != PAD).sum(1).max()) if ids.numel() else ids.shape[1]
-
-
 def pad_batch(ids: list[list[int]]) -> dict[str, Tensor]:
-    """{'input_ids': BOS + ids, 'target_ids': ids + EOS, 'lengths'} as padded (B, T) tensors."""
-    width = -(-(max(len(x) for x in ids) + 1) // PAD_MULTIPLE) * PAD_MULTIPLE
+    """{'input_ids': BOS + ids, 'target_ids': ids + EOS, 'lengths'} as padded (B, T) tensors, T = the longest
+    text + 1: a recurrence step or a transformer position costs the same on padding as on a token (widths
+    rounded up to multiples of 8, for fewer distinct shapes, made 16-20% of PTB's steps padding alone)."""
+    width = max(len(x) for x in ids) + 1
     inputs = torch.full((len(ids), width), PAD, dtype=torch.long)
     targets = torch.full((len(ids), width), PAD, dtype=torch.long)
     for row, seq in enumerate(ids):

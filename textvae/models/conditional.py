@@ -60,8 +60,7 @@ class ConditionalTextVAE(TextVAE):
         if self.source_tokens is None:
             return None
         batch = self.make_batch(sources)
-        states = self.source_tokens.token_states(batch)  # as wide as the longest source
-        return {"memory": states, "memory_mask": (batch["target_ids"] != PAD)[:, :states.shape[1]]}
+        return {"memory": self.source_tokens.token_states(batch), "memory_mask": batch["target_ids"] != PAD}
 
     def prior(self, h_source: Tensor) -> DiagonalGaussian:
         """p(z | c): the learned prior network, or N(0, I)."""

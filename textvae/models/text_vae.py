@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from textvae.config import ModelConfig, from_dict
-from textvae.data.batching import PAD_MULTIPLE, pad_batch
+from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
@@ -71,10 +71,10 @@ class TextVAE(nn.Module):
 
     @property
     def max_tokens(self) -> int | None:
-        """The longest text in tokens (EOS excluded) a position-limited decoder takes, None for a GRU
-        (batches are padded to multiples of PAD_MULTIPLE, so the limit is rounded down to one)."""
+        """The longest text in tokens (EOS excluded) a position-limited decoder takes (BOS takes one
+        position), None for a GRU."""
         positions = getattr(self.decoder, "max_positions", None)
-        return None if positions is None else positions // PAD_MULTIPLE * PAD_MULTIPLE - 1
+        return None if positions is None else positions - 1
 
     @property
     def variational(self) -> bool:
@@ -105,12 +105,10 @@ class TextVAE(nn.Module):
         return self._token_nll(hidden, batch["target_ids"].repeat(z.shape[0], 1)).view(z.shape[:2])
 
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
-        """Decoder states (B, T', H) and targets (B, T), T' <= T (the columns past T' are padding) -> summed
-        token NLL per row (B,).
+        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,).
 
         Real tokens are gathered in the states' memory order: a GRU's states are a batch-first view of
         time-major memory, and gathering them time-major spares a (B, T, H) copy."""
-        targets = targets[:, :hidden.shape[1]]
         rows, steps = targets.shape
         time_major = time_major_view(hidden)
         flat = (hidden.transpose(0, 1) if time_major else hidden).flatten(0, 1)

@@ -1,11 +1,10 @@
 """The NLG side's contract, shared by every decoder.
 
-Teacher forcing: `forward(input_ids (B, T), z (B, D) | None, memory=None) -> hidden (B, T', H)`, then the output
+Teacher forcing: `forward(input_ids (B, T), z (B, D) | None, memory=None) -> hidden (B, T, H)`, then the output
 layer `output` (an nn.Linear H -> V) gives logits; it is kept separate so the loss can project only the
-real tokens, fused with the cross-entropy (textvae.nlg.output_loss). T' <= T: a decoder may leave out
-trailing columns that are padding in every row (the GRU runs no step over them).
+real tokens, fused with the cross-entropy (textvae.nlg.output_loss).
 Several latent samples per text (importance-weighted evaluation): `forward_samples(input_ids (B, T), z (K, B, D))
--> hidden (K * B, T', H)`, the same as `forward` on the batch tiled K times; a decoder may override it to
+-> hidden (K * B, T, H)`, the same as `forward` on the batch tiled K times; a decoder may override it to
 share the work that does not depend on z.
 Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
 A state is a dict of batch-first tensors, so beam search can reorder any decoder's state.

@@ -7,7 +7,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from textvae.data.batching import used_width
 from textvae.data.tokenizers import PAD
 from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
@@ -70,7 +69,6 @@ class GRUDecoder(Decoder):
         return apply_in_layout(self.tie_proj, out) if self.tie_proj is not None else out
 
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
-        input_ids = input_ids[:, :used_width(input_ids)]  # no step over padding alone
         h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
         inputs = self._inputs(input_ids, z)
         out, _ = gru_layers(self.rnn, inputs, h0)  # bf16 matmuls under autocast, one weight-gradient matmul
@@ -84,7 +82,6 @@ class GRUDecoder(Decoder):
         if self.training or self.attention is not None or not self.latent_dim:
             return super().forward_samples(input_ids, z)
         samples, batch, latent = z.shape
-        input_ids = input_ids[:, :used_width(input_ids)]
         flat_z = z.flatten(0, 1)
         w_ih, b_ih = self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
         text_part = F.linear(self.embedding(input_ids), w_ih[:, :-latent], b_ih).transpose(0, 1)  # (T, B, 3H)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from textvae.data.batching import used_width
 from textvae.data.tokenizers import PAD
 from textvae.dropout import dropout
 from textvae.nlu.base import ENCODERS, Encoder
@@ -35,9 +34,8 @@ class GRUEncoder(Encoder):
                    config.encoder_bidirectional)
 
     def token_states(self, batch: dict) -> Tensor:
-        """The directions' states (B, T', 2H or H) at the first T' = max(lengths) positions (the columns after
-        are padding in every row); padding positions are not meaningful."""
-        tokens = batch["target_ids"][:, :used_width(batch["target_ids"])]  # no recurrence step over padding alone
+        """The directions' states at every position (B, T, 2H or H); padding positions are not meaningful."""
+        tokens = batch["target_ids"]
         lengths = batch["lengths"].to(tokens.device)
         # each sequence reversed within its own length (padding stays put); the map is its own inverse
         positions = torch.arange(tokens.shape[1], device=tokens.device)

@@ -25,7 +25,6 @@ from transformers import get_scheduler
 from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
-from textvae.data.batching import PAD_MULTIPLE
 from textvae.data.corpus import load_dialogue_pairs, load_pairs
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
@@ -115,7 +114,7 @@ class Trainer:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
-        eval_limit = cfg.model.max_positions // PAD_MULTIPLE * PAD_MULTIPLE - 1 if cfg.model.decoder == "transformer" else None
+        eval_limit = cfg.model.max_positions - 1 if cfg.model.decoder == "transformer" else None  # BOS takes one
         valid_set = TextDataset(valid[0], tokenizer, eval_limit, sources=valid[1]) if valid else None
         model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
         attach_cached_features(model, train_set, valid_set)

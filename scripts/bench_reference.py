@@ -35,13 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench_ptb import evaluate_report, seconds_per_epoch  # noqa: E402
 from bench_ptb import train as train_row  # noqa: E402
-from results_doc import DOC, update_section  # noqa: E402
+from results_doc import DOC, record_run, update_section  # noqa: E402
 
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import TextDataset, load_texts  # noqa: E402
 from textvae.data.batching import BucketBatchSampler  # noqa: E402
 from textvae.data.tokenizers import PAD, train_tokenizer  # noqa: E402
-from textvae.io import atomic_write_text  # noqa: E402
 from textvae.machine import machine_info  # noqa: E402
 
 CONFIG = ROOT / "configs" / "ptb_bowman_reference.yaml"
@@ -167,10 +166,7 @@ def main() -> None:
     print(json.dumps(run, indent=2))
     if args.quick:
         return
-    old = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
-    runs = [r for r in old if r["machine"]["label"] != machine["label"]] + [run]  # one run per machine
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS, json.dumps({"runs": runs}, indent=2) + "\n")
+    runs = record_run(RESULTS, run)
     update_section("reference", "Training speed of the reference configuration", table(runs) + "\n\nOne epoch of "
                    "PTB train (1,315 steps of 32), the same tokenization and length-bucketed batches, on the same "
                    "machine; −ELBO single-sample after that epoch.", "python " + " ".join(sys.argv))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from textvae.io import atomic_write_text  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 
@@ -17,3 +23,13 @@ def update_section(key: str, title: str, markdown: str, command: str, doc: Path 
     else:
         text = text.rstrip() + f"\n\n## {title}\n\n" + block + "\n"
     doc.write_text(text)
+
+
+def record_run(path: Path, run: dict) -> list[dict]:
+    """Add `run` to the {"runs": [...]} JSON at `path`, which keeps one run per machine (a run replaces
+    the one of the same `machine` label); returns the runs."""
+    old = json.loads(path.read_text())["runs"] if path.exists() else []
+    runs = [r for r in old if r["machine"]["label"] != run["machine"]["label"]] + [run]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"runs": runs}, indent=2) + "\n")
+    return runs

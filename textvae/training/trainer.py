@@ -32,6 +32,7 @@ from textvae.machine import warn_if_emulated_bf16
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
 from textvae.objectives import build_beta_schedule, elbo_loss
+from textvae.training.allocator import keep_freed_memory
 from textvae.training.checkpoint import (
     existing_checkpoint,
     load_training_state,
@@ -101,6 +102,7 @@ class Trainer:
     def train(self, resume: bool = False) -> TextVAE:
         cfg = self.config
         acc = self.accelerator
+        keep_freed_memory()  # process-wide: steps reuse freed blocks instead of page-faulting fresh ones
         set_seed(cfg.train.seed)
         self.output.mkdir(parents=True, exist_ok=True)
         if acc.is_main_process:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from textvae.io import atomic_write_text  # noqa: E402
+from textvae.io import atomic_write_text  # the scripts importing this module put the repository on sys.path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 

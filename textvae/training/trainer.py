@@ -115,10 +115,9 @@ class Trainer:
         if train_set.truncated:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
-        # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
-        eval_limit = cfg.model.max_positions - 1 if cfg.model.decoder == "transformer" else None  # BOS takes one
-        valid_set = TextDataset(valid[0], tokenizer, eval_limit, sources=valid[1]) if valid else None
         model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
+        # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
+        valid_set = TextDataset(valid[0], tokenizer, model.max_tokens, sources=valid[1]) if valid else None
         attach_cached_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
                                      short_last=acc.num_processes > 1)

@@ -22,11 +22,13 @@ def update_section(key: str, title: str, markdown: str, command: str, doc: Path 
     doc.write_text(text)
 
 
-def record_run(path: Path, run: dict) -> list[dict]:
-    """Add `run` to the {"runs": [...]} JSON at `path`, which keeps one run per machine (a run replaces
-    the one of the same `machine` label); returns the runs."""
+def record_run(path: Path, run: dict, key: str | None = None) -> list[dict]:
+    """Add `run` to the {"runs": [...]} JSON at `path`, which keeps one run per machine (and per value of
+    the field `key`, when given): a run replaces the one with the same `machine` label; returns the runs."""
+    def same(other: dict) -> bool:
+        return other["machine"]["label"] == run["machine"]["label"] and (key is None or other[key] == run[key])
     old = json.loads(path.read_text())["runs"] if path.exists() else []
-    runs = [r for r in old if r["machine"]["label"] != run["machine"]["label"]] + [run]
+    runs = [r for r in old if not same(r)] + [run]
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"runs": runs}, indent=2) + "\n")
     return runs

@@ -1,10 +1,11 @@
-"""Keep freed memory in the training process (glibc's malloc).
+"""Keep freed memory in a training or evaluation process (glibc's malloc).
 
-Every training step frees and allocates again the same large blocks (logits, their gradient, bf16
-weight copies: 10-50 MB each on PTB). By default glibc serves such blocks with fresh mmap'd pages and
-unmaps them on free, so each step page-faults and zeroes them again: on this project's AMD EPYC 4.5-5%
-of training time was spent in the kernel (0.5-1% after this) and steps ran 3-5% faster, peak RSS
-unchanged within 50 MB (docs/RESULTS.md, session 8). Off glibc (macOS, musl) nothing changes.
+Every training step (and every importance-weighted decoder pass) frees and allocates again the same
+large blocks (logits, their gradient, bf16 weight copies: 10-50 MB each on PTB). By default glibc
+serves such blocks with fresh mmap'd pages and unmaps them on free, so each step page-faults and zeroes
+them again: on this project's AMD EPYC 4.5-5% of training time was spent in the kernel (0.5-1% after
+this) and steps ran 3-5% faster, peak RSS unchanged within 50 MB (docs/RESULTS.md, session 8);
+`textvae evaluate`'s IW passes ran about 4% faster (session 9). Off glibc (macOS, musl) nothing changes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ SETTINGS = ((M_MMAP_MAX, 0),  # large blocks come from the heap, whose freed mem
 
 
 def keep_freed_memory() -> bool:
-    """Set glibc's malloc for a training process (process-wide, for every allocation after the call);
+    """Set glibc's malloc for a training or evaluation process (process-wide, for every allocation after the call);
     whether it applied: False off glibc or with TEXTVAE_KEEP_FREED_MEMORY=0 in the environment."""
     if os.environ.get("TEXTVAE_KEEP_FREED_MEMORY", "1") == "0":
         return False

@@ -83,6 +83,23 @@ def test_mi_and_active_units_separate_collapsed_from_used_latents():
     assert active_units(half) == 3
 
 
+def test_mi_equals_the_direct_pairwise_estimate():
+    """The expanded-square matmuls give log q(z_i|x_j) exactly as the (N, N, D) formula does."""
+    from textvae.latent import LOG_2PI, DiagonalGaussian
+
+    torch.manual_seed(0)
+    mu, logvar = 2 * torch.randn(300, 6), torch.randn(300, 6) - 1
+    torch.manual_seed(1)
+    fast = mutual_information(mu, logvar, chunk=64)
+    torch.manual_seed(1)
+    z = DiagonalGaussian(mu, logvar).rsample().double()
+    mu64, logvar64 = mu.double(), logvar.double()
+    pairs = -0.5 * ((z[:, None] - mu64) ** 2 / logvar64.exp() + logvar64 + LOG_2PI).sum(-1)  # (N, N)
+    log_qz = torch.logsumexp(pairs, dim=1) - torch.log(torch.tensor(300.0, dtype=torch.float64))
+    neg_entropy = (-0.5 * 6 * LOG_2PI - 0.5 * (1 + logvar64).sum(-1)).mean()
+    assert fast == pytest.approx(float(neg_entropy - log_qz.mean()), abs=1e-6)
+
+
 def test_autoencoder_rejects_nothing_but_has_no_kl(tiny_config, word_tokenizer, ptb_texts):
     ae = TextVAE(dataclasses.replace(tiny_config, variational=False), word_tokenizer)
     result = evaluate_elbo(ae, TextDataset(ptb_texts[:10], word_tokenizer))

@@ -32,15 +32,21 @@ def mutual_information(mu: Tensor, logvar: Tensor, chunk: int = 512) -> float:
     """I(x; z) = E_x E_q(z|x)[log q(z|x) - log q(z)], q(z) the aggregate posterior over all N examples.
 
     One z per example; log q(z|x) uses the closed-form entropy. A collapsed model gives ~0 (a small
-    negative value is estimator noise).
+    negative value is estimator noise). log q(z_i|x_j) for every pair comes from matmuls in float64
+    (the square expanded), `chunk` rows of z at a time: (chunk, N) matrices only, never (chunk, N, D).
     """
     n, d = mu.shape
     neg_entropy = (-0.5 * d * LOG_2PI - 0.5 * (1 + logvar).sum(-1)).mean()
     z = DiagonalGaussian(mu, logvar).rsample()  # (N, D)
+    # sum_d (z_i - mu_j)^2 / var_j = z_i^2 . (1 / var_j) - 2 z_i . (mu_j / var_j) + sum_d mu_j^2 / var_j
+    mu, logvar = mu.double(), logvar.double()
+    inv_var = (-logvar).exp()
+    scaled_mu = mu * inv_var
+    per_x = (mu * scaled_mu + logvar).sum(-1) + d * LOG_2PI  # (N,): terms of log q(z|x_j) free of z
     log_qz = []
     for start in range(0, n, chunk):
-        zc = z[start : start + chunk].unsqueeze(1)  # (c, 1, D)
-        log_density = -0.5 * ((zc - mu) ** 2 / logvar.exp() + logvar + LOG_2PI).sum(-1)  # (c, N)
+        zc = z[start : start + chunk].double()
+        log_density = -0.5 * (zc.square() @ inv_var.T - 2 * zc @ scaled_mu.T + per_x)  # (c, N)
         log_qz.append(torch.logsumexp(log_density, dim=1) - math.log(n))
     return float(neg_entropy - torch.cat(log_qz).mean())
 

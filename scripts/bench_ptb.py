@@ -168,6 +168,14 @@ def run_row(name: str, plan: tuple, run_dir: Path, train_it: bool, test_file: Pa
     return result
 
 
+def quick_test_file(test_file: Path, folder: Path) -> Path:
+    """The first 200 sentences of `test_file`, written to `folder` (the smoke runs' test set)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "test-200.txt"
+    path.write_text("\n".join(load_texts(test_file)[:200]) + "\n")
+    return path
+
+
 def fmt(value, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -230,10 +238,8 @@ def main() -> None:
     plans = {name: (ROWS[name][0], ROWS[name][1] + args.overrides + (QUICK if args.quick else []), ROWS[name][2])
              for name in names}
     test_file = Path(load_experiment(ROOT / plans[names[0]][0], plans[names[0]][1]).data.test)
-    if args.quick:  # the first 200 test sentences
-        runs.mkdir(parents=True, exist_ok=True)
-        (runs / "test-200.txt").write_text("\n".join(load_texts(test_file)[:200]) + "\n")
-        test_file = runs / "test-200.txt"
+    if args.quick:
+        test_file = quick_test_file(test_file, runs)
     cores = os.cpu_count() or 1
     machine = machine_info(measure=not args.quick)  # before any row starts: the matmul rates of an idle machine
     print(f"machine: {machine['label']}")

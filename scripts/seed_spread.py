@@ -25,11 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_ptb import QUICK, ROWS, fmt, run_row, seconds_per_epoch  # noqa: E402
+from bench_ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch  # noqa: E402
 from results_doc import DOC, record_run, update_section  # noqa: E402
 
 from textvae.config import load_experiment  # noqa: E402
-from textvae.data import load_texts  # noqa: E402
 from textvae.machine import machine_info  # noqa: E402
 from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 
@@ -93,9 +92,7 @@ def main() -> None:
     runs_dir = ROOT / (args.runs_dir or ("runs/seeds-quick" if args.quick else "runs/seeds")) / args.row
     test_file = Path(load_experiment(ROOT / config, overrides).data.test)
     if args.quick:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        (runs_dir / "test-200.txt").write_text("\n".join(load_texts(test_file)[:200]) + "\n")
-        test_file = runs_dir / "test-200.txt"
+        test_file = quick_test_file(test_file, runs_dir)
     cores = os.cpu_count() or 1
     jobs = max(1, min(args.jobs or cores, len(args.seeds)))
     threads = max(1, cores // jobs)

@@ -63,3 +63,26 @@ def test_empty_text_is_rejected(trained, capsys):
 def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "textvae.cli.main", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--resume" in result.stdout
+
+
+def test_export_writes_bf16_weights_and_the_paraphrase_scale(tmp_path, tiny_config, word_tokenizer, ptb_texts):
+    import torch
+
+    from textvae import TextVAE
+    from textvae.io import WEIGHTS_FILE, load_tensors
+
+    torch.manual_seed(0)
+    model = TextVAE(tiny_config, word_tokenizer).eval()
+    model.save_pretrained(tmp_path / "run")
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "out"), "--dtype", "bf16",
+                 "--paraphrase-scale", "0.5"]) == 0
+    weights = load_tensors(tmp_path / "out" / WEIGHTS_FILE)
+    assert all(v.dtype == torch.bfloat16 for v in weights.values() if v.is_floating_point())
+    loaded = TextVAE.from_pretrained(tmp_path / "out", device="cpu")
+    assert loaded.config.paraphrase_scale == 0.5
+    assert next(loaded.parameters()).dtype == torch.float32
+    assert torch.allclose(loaded.encode(ptb_texts[:2])[0], model.encode(ptb_texts[:2])[0], atol=0.1)
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "run")]) == 2
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "x"),
+                 "--paraphrase-scale", "-1"]) == 2
+    assert not (tmp_path / "x").exists()

@@ -149,3 +149,36 @@ def test_top_layers_of_the_pretrained_encoder_train_and_are_saved(tiny_config, w
     assert {f"encoder.model.{n}" for n in trainable} <= saved.keys()
     loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
     assert torch.equal(model.encode(ptb_texts[:2])[0], loaded.encode(ptb_texts[:2])[0])
+
+
+def test_pooling_concatenates_views_and_keeps_the_sentence_embedding(tiny_config, word_tokenizer, ptb_texts):
+    mean = build(tiny_config, word_tokenizer, encoder="minilm")
+    pooled = build(tiny_config, word_tokenizer, encoder="minilm", encoder_pooling="mean+max+embeddings")
+    assert pooled.encoder.output_dim == 3 * mean.encoder.output_dim
+    texts = ptb_texts[:3]
+    with torch.no_grad():
+        features = pooled.encoder.pool(texts)
+        assert torch.allclose(features[:, : mean.encoder.output_dim], mean.encoder.pool(texts), atol=1e-5)
+        assert not torch.allclose(features[:, 384:768], features[:, :384])  # max differs from mean
+    # similarity (reranking, evaluation) uses MiniLM's own sentence embedding, whatever the pooling
+    assert torch.allclose(pooled.encoder.sentence_embedding(texts), mean.encoder.pool(texts), atol=1e-5)
+    assert pooled.encode(texts)[0].shape == (3, tiny_config.latent_dim)
+
+
+@pytest.mark.parametrize("pooling, message", [("mean+avg", "unknown encoder pooling 'avg'"),
+                                              ("", "unknown encoder pooling ''")])
+def test_unknown_pooling_is_a_config_error(pooling, message):
+    from textvae.config import ModelConfig, from_dict
+    from textvae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        from_dict(ModelConfig, {"encoder_pooling": pooling}, "model.")
+
+
+def test_default_paraphrase_scale_comes_from_the_config(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer, paraphrase_scale=0.0).eval()
+    assert model.paraphrase_scale() == 0.0 and model.paraphrase_scale(2.0) == 2.0
+    # scale 0 around the posterior is the reconstruction, n times
+    assert model.generate(ptb_texts[:1], n=3)[0] == model.reconstruct(ptb_texts[:1]) * 3
+    with pytest.raises(TextVAEError, match="scale must be >= 0"):
+        model.generate(ptb_texts[:1], n=2, scale=-1.0)

@@ -127,6 +127,7 @@ class ModelConfig:
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
     encoder_max_tokens: int = 128
+    encoder_pooling: str = "mean"  # pretrained encoder: poolings joined by '+' (mean, max, cls, embeddings)
     encoder_bidirectional: bool = True  # gru encoder: both directions; false: forward only (Bowman et al.'s reference)
     share_embeddings: bool = False  # gru encoder reads the decoder's input embedding table (one table, as in the reference)
     posterior_hidden: int = 0  # 0: linear heads for mu/logvar; >0: one hidden layer of this size
@@ -144,6 +145,7 @@ class ModelConfig:
     dropout: float = 0.1
     tie_embeddings: bool = False  # output layer shares the input embedding (GRU: via a hidden -> embed projection)
     logvar_clamp: float = 10.0
+    paraphrase_scale: float = 1.0  # the default S of paraphrase/generate: z = mu + S * sigma * eps
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:
@@ -153,9 +155,13 @@ class ModelConfig:
             value = getattr(self, name)
             _require(value > 0, f"model.{name} must be > 0, got {value}")
         _require(self.encoder_trainable_layers >= -1, "model.encoder_trainable_layers must be >= -1")
+        from textvae.nlu.pretrained import pooling_names
+
+        pooling_names(self.encoder_pooling)
         _require(self.posterior_hidden >= 0, "model.posterior_hidden must be >= 0")
         _require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
         _require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
+        _require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
         _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         _require(self.condition_dim > 0, "model.condition_dim must be > 0")

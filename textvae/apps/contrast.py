@@ -9,13 +9,13 @@ from textvae.errors import TextVAEError
 
 def contrast(vae, ae, text: str, n: int = 5, **options) -> dict[str, list[str] | str]:
     """Side by side: the AE's reconstruction (no variation), the VAE's greedy decode from mu, VAE
-    samples from q(z|x), VAE prior samples, and the AE decoding random z ~ N(0, I) (its "holes")."""
+    samples around mu at the VAE's paraphrase scale, VAE prior samples, and the AE decoding random z ~ N(0, I) (its "holes")."""
     if not vae.variational:
         raise TextVAEError("the first model must be a VAE (model.variational: true)")
     if ae.variational or not ae.has_latent:
         raise TextVAEError("the second model must be an autoencoder (model.variational: false)")
     mu, logvar = vae.encode([text])
-    z_post = mu + torch.exp(0.5 * logvar) * torch.randn(n, mu.shape[1], device=mu.device)
+    z_post = mu + vae.paraphrase_scale() * torch.exp(0.5 * logvar) * torch.randn(n, mu.shape[1], device=mu.device)
     ae_mu, _ = ae.encode([text])
     return {
         "input": text,

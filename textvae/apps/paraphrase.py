@@ -10,18 +10,17 @@ def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def paraphrase(model, text: str, n: int = 5, scale: float = 1.0, strategy: str = "greedy", rerank: bool = True,
+def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy", rerank: bool = True,
                oversample: int = 3, **options) -> list[str]:
     """Up to n distinct paraphrases of `text`, never the input itself.
 
     Decodes n * oversample candidates (a VAE: z = mu + scale * sigma * eps around the input's
-    posterior, scale 0 being the reconstruction; a conditional VAE: z ~ p(z | input) scaled), drops
+    posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
     duplicates and the input, and (rerank=True) orders the rest by similarity to the input.
     """
     if n <= 0:
         raise TextVAEError(f"n must be > 0, got {n}")
-    if scale < 0:
-        raise TextVAEError(f"scale must be >= 0, got {scale}")
+    scale = model.paraphrase_scale(scale)
     seen = {_key(text)}
     candidates = []
     for candidate in model.paraphrase_candidates(text, n * oversample, scale=scale, strategy=strategy, **options):

@@ -11,9 +11,9 @@ from textvae.nlu import PretrainedEncoder
 
 @torch.no_grad()
 def sentence_embeddings(model, texts: list[str]) -> Tensor:
-    """(n, H) unit vectors of the NLU encoder's pooled features."""
+    """(n, H) unit vectors of the NLU encoder's sentence embedding (its pooled features for a GRU encoder)."""
     if isinstance(model.encoder, PretrainedEncoder):
-        features = model.encoder.pool(texts)
+        features = model.encoder.sentence_embedding(texts)
     else:
         was_training = model.training
         model.eval()

@@ -31,7 +31,7 @@ def run(args) -> int:
     print("== Paraphrases: decode z = mu + sigma * eps around each sentence's posterior ==")
     for text in EXAMPLES:
         print(f"{text}")
-        for para in vae.paraphrase(text, n=4, scale=1.0):
+        for para in vae.paraphrase(text, n=4):
             print(f"    ~ {para}")
     a, b = EXAMPLES[0], EXAMPLES[2]
     print("\n== Interpolation between two posterior means (VAE, then AE) ==")

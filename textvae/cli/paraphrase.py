@@ -12,7 +12,9 @@ def add_parser(sub) -> None:
     add_model_arg(p)
     p.add_argument("text", metavar="TEXT")
     p.add_argument("-n", type=int, default=5, help="number of paraphrases")
-    p.add_argument("--scale", type=float, default=1.0, help="S: 0 = deterministic reconstruction, larger = more varied")
+    p.add_argument("--scale", type=float, default=None,
+                   help="S: 0 = deterministic reconstruction, larger = more varied (default: the model's own, "
+                        "model.paraphrase_scale)")
     p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of similarity order")
     add_decoding_args(p)
     add_json_arg(p)
@@ -29,6 +31,6 @@ def run(args) -> int:
                                rerank=not args.no_rerank, **decoding_options(args))
     scores = cosine_to(model, args.text, outputs)
     rows = [{"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, scores)]
-    emit(args, {"input": args.text, "scale": args.scale, "paraphrases": rows},
+    emit(args, {"input": args.text, "scale": model.paraphrase_scale(args.scale), "paraphrases": rows},
          [f"{r['similarity']:.2f}  {r['text']}" for r in rows] or ["(no paraphrase differs from the input)"])
     return 0

@@ -93,11 +93,13 @@ class ConditionalTextVAE(TextVAE):
 
     # ---- user API ---------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, sources: list[str], n: int = 5, scale: float = 1.0, strategy: str = "greedy",
+    def generate(self, sources: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
                  **options) -> list[list[str]]:
-        """n outputs per source, decoding z ~ p(z | c) with its spread scaled by `scale` (0: the prior mean)."""
+        """n outputs per source, decoding z ~ p(z | c) with its spread scaled by `scale` (0: the prior mean;
+        None: the model's default scale)."""
         if n <= 0:
             raise TextVAEError(f"n must be > 0, got {n}")
+        scale = self.paraphrase_scale(scale)
         was_training = self.training
         self.eval()
         batch = self.make_batch(sources)

@@ -216,25 +216,35 @@ class TextVAE(nn.Module):
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
-    def generate(self, texts: list[str], n: int = 5, scale: float = 1.0, strategy: str = "greedy",
+    def paraphrase_scale(self, scale: float | None = None) -> float:
+        """`scale`, or the model's default (`config.paraphrase_scale`) when None; negative values fail."""
+        scale = self.config.paraphrase_scale if scale is None else scale
+        if scale < 0:
+            raise TextVAEError(f"scale must be >= 0, got {scale}")
+        return scale
+
+    def generate(self, texts: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
                  **options) -> list[list[str]]:
-        """n decodes per text of z = mu + scale * sigma * eps around its posterior (scale 0: the reconstruction)."""
+        """n decodes per text of z = mu + scale * sigma * eps around its posterior (scale 0: the reconstruction;
+        None: the model's default scale); an autoencoder has no posterior spread: its n decodes are of mu."""
         if n <= 0:
             raise TextVAEError(f"n must be > 0, got {n}")
+        scale = self.paraphrase_scale(scale)
         mu, logvar = self.encode(texts)
         posterior = DiagonalGaussian(mu.repeat_interleave(n, dim=0), logvar.repeat_interleave(n, dim=0))
-        z = posterior.rsample(scale=scale) if scale > 0 else posterior.mu
+        z = posterior.rsample(scale=scale) if scale > 0 and self.variational else posterior.mu  # an AE has no spread
         decoded = self.decode(z, strategy=strategy, **options)
         return [decoded[i * n : (i + 1) * n] for i in range(len(texts))]
 
-    def paraphrase_candidates(self, text: str, k: int, scale: float = 1.0, strategy: str = "greedy",
+    def paraphrase_candidates(self, text: str, k: int, scale: float | None = None, strategy: str = "greedy",
                               **options) -> list[str]:
         """k candidate paraphrases of one text (see `generate`)."""
         return self.generate([text], k, scale=scale, strategy=strategy, **options)[0]
 
-    def paraphrase(self, text: str, n: int = 5, scale: float = 1.0, strategy: str = "greedy", rerank: bool = True,
-                   **options) -> list[str]:
-        """Up to n distinct paraphrases: decode z = mu + scale * sigma * eps around the input's posterior."""
+    def paraphrase(self, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy",
+                   rerank: bool = True, **options) -> list[str]:
+        """Up to n distinct paraphrases: decode z = mu + scale * sigma * eps around the input's posterior
+        (scale None: the model's default, `config.paraphrase_scale`)."""
         from textvae.apps.paraphrase import paraphrase
 
         return paraphrase(self, text, n=n, scale=scale, strategy=strategy, rerank=rerank, **options)
@@ -253,12 +263,16 @@ class TextVAE(nn.Module):
         trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
         return {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
 
-    def save_pretrained(self, folder: str | Path) -> None:
-        """config.json + model.safetensors + tokenizer files, each written atomically."""
+    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> None:
+        """config.json + model.safetensors + tokenizer files, each written atomically; `dtype` (e.g.
+        torch.bfloat16) stores the floating-point weights in that type (they load back as float32)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frozen = self._frozen_keys()
-        save_tensors(folder / WEIGHTS_FILE, {k: v for k, v in self.state_dict().items() if k not in frozen})
+        weights = {k: v for k, v in self.state_dict().items() if k not in frozen}
+        if dtype is not None:
+            weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()}
+        save_tensors(folder / WEIGHTS_FILE, weights)
         self.tokenizer.save(folder)
         write_model_config(folder, self.model_type, dataclasses.asdict(self.config))
 

@@ -1,4 +1,4 @@
-"""A pretrained Hugging Face encoder with masked mean pooling (the 'understanding' side)."""
+"""A pretrained Hugging Face encoder and its pooling (the 'understanding' side)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from textvae.errors import ConfigError
 from textvae.nlu.base import ENCODERS, Encoder
+from textvae.registry import Registry
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -28,6 +29,27 @@ def masked_mean(hidden: Tensor, mask: Tensor) -> Tensor:
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+def masked_max(hidden: Tensor, mask: Tensor) -> Tensor:
+    """Per-feature maximum of hidden states (B, T, H) over positions where mask (B, T) is 1."""
+    return hidden.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(hidden.dtype).min).amax(1)
+
+
+# A pooling maps (all hidden states: embeddings, layer 1, ..., last layer; attention mask) to (B, H).
+POOLINGS: Registry = Registry("encoder pooling")
+POOLINGS.register("mean")(lambda states, mask: masked_mean(states[-1], mask))  # what sentence-transformers use
+POOLINGS.register("max")(lambda states, mask: masked_max(states[-1], mask))
+POOLINGS.register("cls")(lambda states, mask: states[-1][:, 0])
+POOLINGS.register("embeddings")(lambda states, mask: masked_mean(states[0], mask))  # a bag of word pieces
+
+
+def pooling_names(spec: str) -> list[str]:
+    """'mean+max+embeddings' -> the registered poolings it joins (an unknown name fails clearly)."""
+    names = [name.strip() for name in spec.split("+")]
+    for name in names:
+        POOLINGS.get(name)
+    return names
+
+
 def _layer_list(model: nn.Module) -> nn.ModuleList:
     """The encoder's stack of transformer layers (the longest ModuleList)."""
     lists = [m for m in model.modules() if isinstance(m, nn.ModuleList)]
@@ -38,9 +60,11 @@ def _layer_list(model: nn.Module) -> nn.ModuleList:
 
 @ENCODERS.register("pretrained")
 class PretrainedEncoder(Encoder):
-    """AutoModel + masked mean pooling. trainable_layers: 0 frozen, k top layers, -1 all."""
+    """AutoModel + pooling. trainable_layers: 0 frozen, k top layers, -1 all; pooling: registered
+    poolings joined by '+' ('mean' is the sentence embedding; 'mean+max+embeddings' keeps more of the
+    words, which a decoder needs to say the sentence again), concatenated into the features."""
 
-    def __init__(self, name: str, trainable_layers: int = 0, max_tokens: int = 128) -> None:
+    def __init__(self, name: str, trainable_layers: int = 0, max_tokens: int = 128, pooling: str = "mean") -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -58,7 +82,9 @@ class PretrainedEncoder(Encoder):
                 hf_logging.enable_progress_bar()
         self.name = name
         self.max_tokens = max_tokens
-        self.output_dim = self.model.config.hidden_size
+        self.pooling = pooling
+        self._poolings = [POOLINGS.get(p) for p in pooling_names(pooling)]
+        self.output_dim = self.model.config.hidden_size * len(self._poolings)
         self.model.requires_grad_(False)
         if trainable_layers == -1:
             self.model.requires_grad_(True)
@@ -69,20 +95,31 @@ class PretrainedEncoder(Encoder):
 
     @classmethod
     def from_config(cls, config) -> PretrainedEncoder:
-        return cls(config.encoder, config.encoder_trainable_layers, config.encoder_max_tokens)
+        return cls(config.encoder, config.encoder_trainable_layers, config.encoder_max_tokens,
+                   config.encoder_pooling)
 
     def train(self, mode: bool = True) -> PretrainedEncoder:
         # A frozen encoder always runs in eval mode so cached and live features agree.
         super().train(mode and not self.frozen)
         return self
 
-    def pool(self, texts: list[str]) -> Tensor:
-        """Mean-pooled features (B, H) for raw texts."""
+    def _states(self, texts: list[str]) -> tuple[tuple[Tensor, ...], Tensor]:
+        """All hidden states (embeddings first, last layer last) and the attention mask."""
         device = next(self.model.parameters()).device
         encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
                                  return_tensors="pt").to(device)
-        hidden = self.model(**encoded).last_hidden_state
-        return masked_mean(hidden, encoded["attention_mask"])
+        return self.model(**encoded, output_hidden_states=True).hidden_states, encoded["attention_mask"]
+
+    def pool(self, texts: list[str]) -> Tensor:
+        """Pooled features (B, output_dim) for raw texts: the configured poolings, concatenated."""
+        states, mask = self._states(texts)
+        return torch.cat([pool(states, mask) for pool in self._poolings], dim=-1)
+
+    @torch.no_grad()
+    def sentence_embedding(self, texts: list[str]) -> Tensor:
+        """The encoder's own sentence embedding (B, H): masked mean of the last layer, whatever the pooling."""
+        states, mask = self._states(texts)
+        return masked_mean(states[-1], mask)
 
     def forward(self, batch: dict) -> Tensor:
         if self.frozen and "features" in batch:

@@ -17,7 +17,8 @@ def cache_dir() -> Path:
 
 
 def _key(encoder: PretrainedEncoder, texts: list[str]) -> str:
-    digest = hashlib.sha256(f"{encoder.name}|{encoder.max_tokens}|".encode())
+    pooling = "" if encoder.pooling == "mean" else f"{encoder.pooling}|"  # mean: the keys of existing caches
+    digest = hashlib.sha256(f"{encoder.name}|{encoder.max_tokens}|{pooling}".encode())
     for text in texts:
         digest.update(text.encode("utf-8") + b"\n")
     return digest.hexdigest()[:24]

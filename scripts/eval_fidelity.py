@@ -1,0 +1,260 @@
+"""Fidelity on unseen input: what a user sees when a model is given sentences no model was trained on.
+
+Input sets (no model trains on them; --limit N keeps the first N of each):
+- qqp-unseen: the QQP-50K test sources whose source and reference both do not occur in train.tsv
+  (case-insensitive; `unseen_mask` of eval_paraphrase.py), with their human paraphrases;
+- dailydialog-test: the first 1,000 distinct DailyDialog test utterances (file order) that occur neither in the
+  DailyDialog train dialogues nor in either column of QQP train.tsv (case- and space-insensitive).
+
+Per model and set: the reconstruction (greedy decode of the posterior mean) and 5 greedy samples around the
+posterior at the model's paraphrase scale, judged by one reference MiniLM (the same for every model), exact
+match, BLEU, self-BLEU and, with --lm, the median per-token NLL under a decoder-only language model.
+
+    python scripts/eval_fidelity.py --lm runs/qqp-lm                               # the bundled model
+    python scripts/eval_fidelity.py --model runs/a --model runs/b --label A --label B --lm runs/qqp-lm
+    python scripts/eval_fidelity.py --model bundled --limit 20                     # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval_interpolation import per_token_nll  # noqa: E402
+from eval_paraphrase import sample_paraphrases, unseen_mask  # noqa: E402
+from results_doc import DOC, record_run, update_section  # noqa: E402
+
+from textvae import TextVAE  # noqa: E402
+from textvae.data import load_texts  # noqa: E402
+from textvae.machine import machine_info  # noqa: E402
+from textvae.metrics.generation import corpus_bleu, self_bleu  # noqa: E402
+from textvae.nlu import PretrainedEncoder  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+QQP = DATA / "qqp_paraphrase_50k"
+DAILYDIALOG = DATA / "dailydialog"
+RESULTS = ROOT / "benchmarks" / "results" / "fidelity.json"
+SETS = ("qqp-unseen", "dailydialog-test")
+DIALOGUE_INPUTS = 1000
+SAMPLES = 5
+BATCH = 256
+REFERENCE = "(reference)"  # the `model` field of the run that holds the human-paraphrase and real-input rows
+COLUMNS = [  # (header, row key, format); the two NLL columns are left out when no row has them
+    ("model", "row", "{}"), ("set", "set", "{}"), ("n", "n", "{}"),
+    ("recon cos", "recon_cos", "{:.3f}"), ("recon exact %", "recon_exact", "{:.1f}"),
+    ("recon BLEU", "recon_bleu", "{:.1f}"), ("scale", "scale", "{:g}"), ("sample cos", "sample_cos", "{:.3f}"),
+    (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
+    ("sample NLL/token (median)", "sample_nll", "{:.2f}"), ("real NLL/token (median)", "real_nll", "{:.2f}"),
+]
+NLL_KEYS = ("sample_nll", "real_nll")
+PROTOCOL = (
+    "Inputs no model was trained on: *qqp-unseen*, the QQP-50K test sources whose source and human paraphrase "
+    "both do not occur in train.tsv (case-insensitive); *dailydialog-test*, the first 1,000 distinct DailyDialog "
+    "test utterances that occur neither in the DailyDialog train dialogues nor in QQP train.tsv (case- and "
+    "space-insensitive). **recon**: greedy decode of the posterior mean; **cos**: cosine of the output to the "
+    "input under one reference MiniLM (all-MiniLM-L6-v2, masked mean of the last layer), the same for every "
+    "model; **exact %**: outputs equal to the input after lower-casing and removing all spaces; **BLEU**: "
+    "sacrebleu corpus BLEU of the reconstructions against the inputs. **scale**: the sampling scale S of z = mu "
+    f"+ S sigma eps (the model's `paraphrase_scale`, 1 if it has none, unless --scale); {SAMPLES} greedy "
+    "decodes per input. **sample cos**: mean cosine of every sample to its input; **differ**: how many of the "
+    f"{SAMPLES} samples differ from the input (same normalisation as exact); **self-BLEU**: BLEU of each sample "
+    "against the other samples of the same input (lower = more varied). **NLL/token**: median per-token NLL "
+    "(EOS included) under a decoder-only LM, of the samples and of the real inputs of the same set. "
+    "*human paraphrase*: the QQP reference paraphrase in place of an output; its cosine, exact match and BLEU "
+    "to the source stand in the recon columns (what a real paraphrase scores: compare with sample cos), its "
+    "NLL in the sample column. *real inputs*: the inputs themselves under the LM.")
+
+
+def normalize(text: str) -> str:
+    """Case- and space-insensitive form used for exact match and for membership tests."""
+    return "".join(text.lower().split())
+
+
+def qqp_unseen(folder: Path, limit: int | None) -> tuple[list[str], list[str]]:
+    """(sources, human paraphrases) of the test pairs `unseen_mask` keeps, the first `limit` of them."""
+    sources = load_texts(folder / "test.tsv", 0, drop_empty=False)
+    references = load_texts(folder / "test.tsv", 1, drop_empty=False)
+    kept = [(s, r) for s, r, m in zip(sources, references, unseen_mask(sources, references, folder / "train.tsv")) if m]
+    kept = kept[:limit]
+    return [s for s, _ in kept], [r for _, r in kept]
+
+
+def utterances(path: Path) -> list[str]:
+    """All utterances of a DailyDialog file in order: each line split on '__eou__', stripped, empties dropped."""
+    return [u.strip() for line in load_texts(path) for u in line.split("__eou__") if u.strip()]
+
+
+def dialogue_unseen(folder: Path, qqp_train: Path, count: int) -> list[str]:
+    """The first `count` distinct test utterances that are neither DailyDialog train utterances nor QQP
+    train questions (either column)."""
+    seen = {normalize(t) for t in utterances(folder / "train" / "dialogues_train.txt")}
+    seen |= {normalize(t) for column in (0, 1) for t in load_texts(qqp_train, column)}
+    chosen: list[str] = []
+    for text in utterances(folder / "test" / "dialogues_test.txt"):
+        if len(chosen) == count:
+            break
+        if normalize(text) not in seen:
+            chosen.append(text)
+            seen.add(normalize(text))
+    return chosen
+
+
+def embed(judge: PretrainedEncoder, texts: list[str]) -> torch.Tensor:
+    """Unit-length MiniLM sentence embeddings (N, H) of the reference judge, in batches."""
+    parts = [judge.sentence_embedding(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
+    return F.normalize(torch.cat(parts).float(), dim=-1)
+
+
+def exact_rate(outputs: list[str], inputs: list[str]) -> float:
+    """Percentage of outputs equal to their input after `normalize`."""
+    return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)
+
+
+def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
+    """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM."""
+    return statistics.median(per_token_nll(lm, texts)) if lm is not None else None
+
+
+def reconstruct(model: TextVAE, texts: list[str]) -> list[str]:
+    """Greedy decode of each text's posterior mean, in batches."""
+    return [out for i in range(0, len(texts), BATCH) for out in model.reconstruct(texts[i : i + BATCH])]
+
+
+def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
+                 input_vecs: torch.Tensor, scale: float) -> tuple[dict, list[dict]]:
+    """The metrics of one model on one input set, and its first 3 inputs with their outputs."""
+    recons = reconstruct(model, inputs)
+    groups = sample_paraphrases(model, inputs, scale, SAMPLES, BATCH)
+    flat = [s for group in groups for s in group]
+    sample_vecs = embed(judge, flat).view(len(inputs), SAMPLES, -1)
+    metrics = {
+        "n": len(inputs), "recon_cos": (embed(judge, recons) * input_vecs).sum(-1).mean().item(),
+        "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
+        "sample_cos": (sample_vecs * input_vecs.unsqueeze(1)).sum(-1).mean().item(),
+        "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
+        "self_bleu": self_bleu(groups), "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
+    examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]
+    return metrics, examples
+
+
+def reference_rows(judge: PretrainedEncoder, lm: TextVAE | None, sets: dict[str, list[str]],
+                   vecs: dict[str, torch.Tensor], paraphrases: list[str]) -> list[dict]:
+    """The human paraphrases of qqp-unseen (compared with their sources) and each set's real inputs under the LM."""
+    sources = sets["qqp-unseen"]
+    real = {name: median_nll(lm, texts) for name, texts in sets.items()}
+    rows = [{"row": "real inputs", "set": name, "n": len(texts), "real_nll": real[name]}
+            for name, texts in sets.items()] if lm is not None else []
+    return rows + [{"row": "human paraphrase", "set": "qqp-unseen", "n": len(sources),
+                    "recon_cos": (embed(judge, paraphrases) * vecs["qqp-unseen"]).sum(-1).mean().item(),
+                    "recon_exact": exact_rate(paraphrases, sources), "recon_bleu": corpus_bleu(paraphrases, sources),
+                    "sample_nll": median_nll(lm, paraphrases), "real_nll": real["qqp-unseen"]}]
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of the rows, grouped by set with the reference rows first; missing values show '–'."""
+    columns = [c for c in COLUMNS if c[1] not in NLL_KEYS or any(r.get(c[1]) is not None for r in rows)]
+    order = sorted(rows, key=lambda r: (SETS.index(r["set"]), r.get("reference") is None))
+    lines = ["| " + " | ".join(c[0] for c in columns) + " |", "|" + "---|" * len(columns)]
+    for r in order:
+        cells = ["–" if r.get(key) is None else form.format(r[key]) for _, key, form in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def rows_of(runs: list[dict]) -> list[dict]:
+    """Table rows of stored runs: the reference run's rows (marked) and one row per model and set."""
+    rows = []
+    for run in runs:
+        if run["model"] == REFERENCE:
+            rows += [{**r, "reference": True} for r in run["rows"]]
+        else:
+            rows += [{"row": run["model"], "set": name, **metrics} for name, metrics in run["sets"].items()]
+    return rows
+
+
+def publish(runs: list[dict], command: str) -> None:
+    """Rewrite the docs/RESULTS.md section from every stored run."""
+    models = [r for r in runs if r["model"] != REFERENCE]
+    lms = sorted({str(r["lm"]) for r in runs if r["lm"]})
+    notes = "; ".join(f"{r['model']}: `{r['path']}`, encoder {r['encoder']}, {r['seconds']:.0f} s ({r['date']})"
+                      for r in models)
+    lm_note = f" LM: {', '.join(f'`{lm}`' for lm in lms)}." if lms else ""
+    update_section("fidelity", "Fidelity on unseen input: reconstruction and paraphrase samples",
+                   f"{table(rows_of(runs))}\n\n{PROTOCOL}{lm_note}\n\nModels: {notes}.", command)
+
+
+def load_model(spec: str, device: str | None) -> TextVAE:
+    """A saved model folder, or the bundled model for 'bundled'."""
+    return TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", default=None,
+                        help="model folder, or 'bundled' (repeatable; default: bundled)")
+    parser.add_argument("--label", action="append", default=None,
+                        help="row name of the matching --model (repeatable; default: the folder name)")
+    parser.add_argument("--lm", default=None, help="decoder-only LM folder (encoder none) for the NLL columns")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="sampling scale for every model (default: each model's paraphrase_scale, else 1)")
+    parser.add_argument("--limit", type=int, default=None, help="keep the first N inputs of each set (smoke runs)")
+    parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    args = parser.parse_args()
+    args.model = args.model or ["bundled"]
+    args.label = args.label or []
+    if len(args.label) > len(args.model):
+        parser.error(f"{len(args.label)} --label for {len(args.model)} --model")
+    args.label += [Path(m).name for m in args.model[len(args.label) :]]
+    if len(set(args.label)) < len(args.label) or REFERENCE in args.label:
+        parser.error(f"labels must be distinct and not '{REFERENCE}'")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    command = "python " + " ".join(sys.argv)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    base = {"machine": machine_info(), "date": datetime.date.today().isoformat(), "command": command,
+            "lm": args.lm, "limit": args.limit}
+    sources, paraphrases = qqp_unseen(QQP, args.limit)
+    sets = {"qqp-unseen": sources, "dailydialog-test": dialogue_unseen(
+        DAILYDIALOG, QQP / "train.tsv", min(DIALOGUE_INPUTS, args.limit or DIALOGUE_INPUTS))}
+    print(", ".join(f"{name}: {len(texts)} inputs" for name, texts in sets.items()))
+    judge = PretrainedEncoder("minilm").to(device).eval()
+    lm = TextVAE.from_pretrained(args.lm, device=device) if args.lm else None
+    if lm is not None and lm.has_latent:
+        sys.exit(f"--lm {args.lm} has an encoder; the NLL columns need a decoder-only LM (model.encoder: none)")
+    vecs = {name: embed(judge, texts) for name, texts in sets.items()}
+    rows = reference_rows(judge, lm, sets, vecs, paraphrases)
+    runs = record_run(RESULTS, {**base, "model": REFERENCE, "rows": rows}, key="model")
+    rows = [{**r, "reference": True} for r in rows]
+    for spec, label in zip(args.model, args.label):
+        start = time.perf_counter()
+        model = load_model(spec, device)
+        scale = args.scale if args.scale is not None else getattr(model.config, "paraphrase_scale", 1.0)
+        run = {**base, "model": label, "path": spec, "encoder": model.config.encoder, "scale": scale,
+               "sets": {}, "examples": {}}
+        for name, texts in sets.items():
+            torch.manual_seed(0)
+            run["sets"][name], run["examples"][name] = evaluate_set(model, judge, lm, texts, vecs[name], scale)
+        run["seconds"] = time.perf_counter() - start
+        print(f"{label}: {run['seconds']:.0f} s")
+        runs = record_run(RESULTS, run, key="model")
+        rows += rows_of([run])
+    print(table(rows))
+    publish(runs, command)
+    print(f"wrote {RESULTS} and {DOC}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S]"""
+
+from __future__ import annotations
+
+DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("export", help="copy a trained model for sharing: smaller weights, generation defaults",
+                       description="Load a saved model and write it again to OUTPUT: weights optionally in a "
+                                   "16-bit type (they load back as float32), and the default paraphrase scale "
+                                   "recorded in its config.json.")
+    p.add_argument("--model", required=True, help="saved model folder (a training run's folder works)")
+    p.add_argument("--output", required=True, help="folder to write (config.json, model.safetensors, tokenizer)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
+    p.add_argument("--paraphrase-scale", type=float, default=None,
+                   help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    import torch
+
+    from textvae import TextVAE
+    from textvae.errors import TextVAEError
+
+    if Path(args.output).resolve() == Path(args.model).resolve():
+        raise TextVAEError("--output must differ from --model (the model is read from there)")
+    model = TextVAE.from_pretrained(args.model, device="cpu")
+    if args.paraphrase_scale is not None:
+        model.paraphrase_scale(args.paraphrase_scale)  # a negative scale fails here, before anything is written
+        model.config = dataclasses.replace(model.config, paraphrase_scale=args.paraphrase_scale)
+    model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]))
+    print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")
+    return 0

@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -182,3 +183,19 @@ def test_default_paraphrase_scale_comes_from_the_config(tiny_config, word_tokeni
     assert model.generate(ptb_texts[:1], n=3)[0] == model.reconstruct(ptb_texts[:1]) * 3
     with pytest.raises(TextVAEError, match="scale must be >= 0"):
         model.generate(ptb_texts[:1], n=2, scale=-1.0)
+
+
+def test_bag_of_words_head_scores_the_texts_tokens_and_is_saved(tiny_config, word_tokenizer, ptb_texts, tmp_path):
+    model = build(tiny_config, word_tokenizer, bow_weight=1.0).eval()
+    batch = model.make_batch(ptb_texts[:4])
+    out = model(batch)
+    tokens = ((batch["target_ids"] != 0) & (batch["target_ids"] != 2)).sum(1)  # real tokens, EOS excluded
+    # an untrained head is near uniform: about log(vocab) nats per token
+    per_token = out.bag_of_words / tokens
+    assert torch.allclose(per_token, torch.full_like(per_token, math.log(model.config.vocab_size)), rtol=0.2)
+    out.bag_of_words.sum().backward()
+    assert model.posterior_head.proj.weight.grad.abs().sum() > 0  # the BOW loss trains the encoder side
+    model.save_pretrained(tmp_path)
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    assert torch.equal(loaded.bow_head.weight, model.bow_head.weight)
+    assert build(tiny_config, word_tokenizer)(batch).bag_of_words is None

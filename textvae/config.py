@@ -145,6 +145,7 @@ class ModelConfig:
     dropout: float = 0.1
     tie_embeddings: bool = False  # output layer shares the input embedding (GRU: via a hidden -> embed projection)
     logvar_clamp: float = 10.0
+    bow_weight: float = 0.0  # > 0: a linear head predicts the text's bag of tokens from z, this weight in the loss
     paraphrase_scale: float = 1.0  # the default S of paraphrase/generate: z = mu + S * sigma * eps
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
@@ -161,6 +162,7 @@ class ModelConfig:
         _require(self.posterior_hidden >= 0, "model.posterior_hidden must be >= 0")
         _require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
         _require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
+        _require(self.bow_weight >= 0, f"model.bow_weight must be >= 0, got {self.bow_weight}")
         _require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
         _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")

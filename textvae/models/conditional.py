@@ -89,7 +89,7 @@ class ConditionalTextVAE(TextVAE):
         z = posterior.rsample()
         kl = posterior.kl_to(self.prior(h_source))
         rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs, memory)
-        return TextVAEOutput(rec, kl, posterior, z)
+        return TextVAEOutput(rec, kl, posterior, z, self.bag_of_words_nll(z, batch))
 
     # ---- user API ---------------------------------------------------------------------------
     @torch.no_grad()

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
-from textvae.data.tokenizers import PAD, UNK, load_tokenizer, normalize
+from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
@@ -37,6 +37,7 @@ class TextVAEOutput:
     kl_per_dim: Tensor | None  # (B, D) KL(q(z|x) || N(0, I)); None for an AE or LM
     posterior: DiagonalGaussian | None
     z: Tensor | None
+    bag_of_words: Tensor | None = None  # (B,) -log p(bag of the text's tokens | z); None without a BOW head
 
 
 @MODELS.register("text_vae")
@@ -57,6 +58,8 @@ class TextVAE(nn.Module):
         self.posterior_head = (PosteriorHead(self.encoder.output_dim, latent_dim, self.config.posterior_hidden,
                                              self.config.logvar_clamp) if self.encoder is not None else None)
         self.decoder = build_decoder(self.config, latent_dim)
+        # Zhao et al. 2017: predicting every token of the text from z alone makes z carry the words
+        self.bow_head = nn.Linear(latent_dim, self.config.vocab_size) if self.config.bow_weight and latent_dim else None
         if self.config.share_embeddings:  # one table, registered under both (saved as two equal tensors)
             self.encoder.embedding = self.decoder.embedding
 
@@ -104,6 +107,16 @@ class TextVAE(nn.Module):
         hidden = self.decoder.forward_samples(batch["input_ids"], z)
         return self._token_nll(hidden, batch["target_ids"].repeat(z.shape[0], 1)).view(z.shape[:2])
 
+    def bag_of_words_nll(self, z: Tensor, batch: dict) -> Tensor | None:
+        """-sum over the text's tokens of log softmax(bow_head(z)) per example (B,); None without the head."""
+        if self.bow_head is None:
+            return None
+        with torch.autocast(z.device.type, enabled=False):
+            log_probs = torch.log_softmax(self.bow_head(z.float()), dim=-1)
+        targets = batch["target_ids"]
+        real = (targets != PAD) & (targets != EOS)
+        return -(log_probs.gather(1, targets) * real).sum(1)
+
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
         """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,).
 
@@ -128,7 +141,7 @@ class TextVAE(nn.Module):
         posterior = self.posterior(batch)
         z = posterior.rsample() if self.variational else posterior.mu
         kl = posterior.kl_per_dim() if self.variational else None
-        return TextVAEOutput(self.reconstruction_nll(batch, z, inputs), kl, posterior, z)
+        return TextVAEOutput(self.reconstruction_nll(batch, z, inputs), kl, posterior, z, self.bag_of_words_nll(z, batch))
 
     # ---- user API ---------------------------------------------------------------------------
     def make_batch(self, texts: list[str]) -> dict:

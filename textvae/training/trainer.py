@@ -190,6 +190,8 @@ class Trainer:
         with self.accelerator.autocast():
             out = model(batch, word_dropout_rate=cfg.objective.word_dropout)
         terms = elbo_loss(out.reconstruction, out.kl_per_dim, beta, cfg.objective.free_bits)
+        if out.bag_of_words is not None:
+            terms.loss = terms.loss + cfg.model.bow_weight * out.bag_of_words.mean()
         bad = (~torch.isfinite(terms.loss.detach())).float()
         if self.accelerator.num_processes > 1:  # every process stops together, none waits in a collective
             bad = self.accelerator.reduce(bad, "sum")
@@ -202,8 +204,11 @@ class Trainer:
             self.accelerator.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         optimizer.step()
         scheduler.step()
-        return {"loss": terms.loss.item(), "rec": terms.reconstruction.mean().item(), "kl": terms.kl.mean().item(),
+        logs = {"loss": terms.loss.item(), "rec": terms.reconstruction.mean().item(), "kl": terms.kl.mean().item(),
                 "beta": beta, "lr": scheduler.get_last_lr()[0]}
+        if out.bag_of_words is not None:
+            logs["bow"] = out.bag_of_words.mean().item()
+        return logs
 
     def _validate(self, model, valid_set: TextDataset | None, state: dict) -> bool:
         """Evaluate, keep the best model, and say whether early stopping triggers."""

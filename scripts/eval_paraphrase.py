@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--cvae", default=None, help="also evaluate this supervised conditional VAE")
     parser.add_argument("--cvae-scales", type=float, nargs="+", default=[0.0, 1.0])
     parser.add_argument("--cvae-label", default="supervised cvae", help="row name of the --cvae model")
+    parser.add_argument("--vae-label", default="vae sample", help="row name of the --model rows")
     parser.add_argument("--skip-vae", action="store_true", help="only the copy baseline and --cvae rows")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
@@ -127,7 +128,7 @@ def main() -> None:
     model = TextVAE.from_pretrained(args.model, device="cpu")
     source_vecs = embed(model, sources)
     rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, mask)
-    runs = [] if args.skip_vae else [("vae sample", model, s) for s in args.scales]
+    runs = [] if args.skip_vae else [(args.vae_label, model, s) for s in args.scales]
     if args.cvae:
         cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
         runs += [(args.cvae_label, cvae, s) for s in args.cvae_scales]

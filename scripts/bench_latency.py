@@ -22,6 +22,7 @@ from results_doc import update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
 from textvae.latent import DiagonalGaussian  # noqa: E402
+from textvae.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"
@@ -48,7 +49,8 @@ def main() -> None:
 
     def ten_samples() -> list[str]:
         mu, logvar = model.encode([SENTENCE])
-        return model.decode(DiagonalGaussian(mu.expand(10, -1), logvar.expand(10, -1)).rsample())
+        posterior = DiagonalGaussian(mu.expand(10, -1), logvar.expand(10, -1))
+        return model.decode(posterior.rsample(scale=model.paraphrase_scale()))
 
     rows = {
         "encode + decode 10 samples (greedy)": median_ms(ten_samples, args.repeats),
@@ -57,12 +59,14 @@ def main() -> None:
     for name, ms in rows.items():
         print(f"{ms:8.1f} ms  {name}")
     table = "| what | median ms (warm) |\n|---|---|\n" + "\n".join(f"| {k} | {v:.1f} |" for k, v in rows.items())
+    machine = machine_info()["label"]
     update_section("latency", "Paraphrase latency (bundled model)",
-                   table + f"\n\n{torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", {args.repeats} repeats.",
+                   table + f"\n\n{machine}, {torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", "
+                   f"{args.repeats} repeats.",
                    "python " + " ".join(sys.argv))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"sentence": SENTENCE, "threads": torch.get_num_threads(), "median_ms": rows,
-                                   "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({"sentence": SENTENCE, "machine": machine, "threads": torch.get_num_threads(),
+                                   "median_ms": rows, "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

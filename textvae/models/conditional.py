@@ -20,7 +20,7 @@ from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
-from textvae.models.text_vae import TextVAE, TextVAEOutput
+from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
 from textvae.nlg import build_decoder
 from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, build_encoder
@@ -46,6 +46,7 @@ class ConditionalTextVAE(TextVAE):
         self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim)
         self.source_tokens = (GRUEncoder(self.config.vocab_size, config.embed_dim, config.hidden_dim // 2)
                               if config.source_attention else None)
+        self.bow_head = bag_of_words_head(self.config, config.latent_dim)
 
     # ---- pieces -----------------------------------------------------------------------------
     def source_features(self, batch: dict) -> Tensor:

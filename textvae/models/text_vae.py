@@ -40,6 +40,12 @@ class TextVAEOutput:
     bag_of_words: Tensor | None = None  # (B,) -log p(bag of the text's tokens | z); None without a BOW head
 
 
+def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
+    """z -> logits over the vocabulary when config.bow_weight > 0 (Zhao et al. 2017: predicting every token
+    of the text from z alone makes z carry the words), else None."""
+    return nn.Linear(latent_dim, config.vocab_size) if config.bow_weight and latent_dim else None
+
+
 @MODELS.register("text_vae")
 class TextVAE(nn.Module):
     config_class = ModelConfig
@@ -58,8 +64,7 @@ class TextVAE(nn.Module):
         self.posterior_head = (PosteriorHead(self.encoder.output_dim, latent_dim, self.config.posterior_hidden,
                                              self.config.logvar_clamp) if self.encoder is not None else None)
         self.decoder = build_decoder(self.config, latent_dim)
-        # Zhao et al. 2017: predicting every token of the text from z alone makes z carry the words
-        self.bow_head = nn.Linear(latent_dim, self.config.vocab_size) if self.config.bow_weight and latent_dim else None
+        self.bow_head = bag_of_words_head(self.config, latent_dim)
         if self.config.share_embeddings:  # one table, registered under both (saved as two equal tensors)
             self.encoder.embedding = self.decoder.embedding
 

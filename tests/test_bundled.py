@@ -11,7 +11,7 @@ from textvae.models.registry import BUNDLED, DEFAULT_AE, default_model_path
 
 def test_bundle_is_small():
     size = sum(p.stat().st_size for p in BUNDLED.rglob("*") if p.is_file())
-    assert size <= 30 * 2**20
+    assert size <= 40 * 2**20  # every bundled weight together
 
 
 def test_bundled_vae_paraphrases_offline():

@@ -28,9 +28,11 @@ def run(args) -> int:
     start = time.perf_counter()
     vae = TextVAE.from_pretrained(args.model, device="cpu")
     ae = TextVAE.from_pretrained(args.ae_model or default_model_path(DEFAULT_AE), device="cpu")
-    print("== Paraphrases: decode z = mu + sigma * eps around each sentence's posterior ==")
+    print(f"== Paraphrases: decode z = mu + S * sigma * eps around each sentence's posterior (S = "
+          f"{vae.paraphrase_scale():g}; sentences no model was trained on) ==")
     for text in EXAMPLES:
         print(f"{text}")
+        print(f"    = {vae.reconstruct([text])[0]}    (the decode of mu)")
         for para in vae.paraphrase(text, n=4):
             print(f"    ~ {para}")
     a, b = EXAMPLES[0], EXAMPLES[2]

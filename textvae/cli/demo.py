@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-EXAMPLES = ["How can I learn to play the guitar?", "What is the best way to lose weight?",
-            "Why is the sky blue?"]
+# Sentences that occur in neither training corpus of the bundled models
+EXAMPLES = ["Why do cats purr when they are happy?", "Do you want to grab lunch tomorrow?",
+            "Is it healthy to drink coffee every day?"]
 
 
 def add_parser(sub) -> None:

@@ -9,8 +9,8 @@ from textvae.registry import Registry
 
 MODELS: Registry[type] = Registry("model type")
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-DEFAULT_MODEL = "qqp-gru-vae"  # the VAE used when no model folder is given
-DEFAULT_AE = "qqp-gru-ae"  # its autoencoder twin, for the deterministic-vs-sampled contrast
+DEFAULT_MODEL = "general-gru-vae"  # the VAE used when no model folder is given
+DEFAULT_AE = "general-gru-ae"  # its autoencoder twin, for the deterministic-vs-sampled contrast
 
 
 def default_model_path(name: str = DEFAULT_MODEL) -> Path:

@@ -27,6 +27,7 @@ from results_doc import record_run  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
+from textvae.data.corpus import validation_start  # noqa: E402
 from textvae.machine import machine_info  # noqa: E402
 from textvae.nlu import PretrainedEncoder  # noqa: E402
 
@@ -39,7 +40,7 @@ def held_out_texts(run: Path) -> list[str]:
     if data.get("valid"):
         return load_texts(data["valid"], data.get("column", 0))
     texts = load_texts(data["train"], data.get("column", 0))
-    return texts[len(texts) - max(1, int(len(texts) * data["valid_fraction"])) :]
+    return texts[validation_start(len(texts), data["valid_fraction"]) :]
 
 
 def choose(rows: list[dict], min_differ: float, max_self_bleu: float) -> float | None:

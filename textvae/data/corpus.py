@@ -82,6 +82,12 @@ def load_texts(spec: str | Path, column: int | str = 0, drop_empty: bool = True)
     return texts
 
 
+def validation_start(count: int, fraction: float) -> int:
+    """Where the held-out validation part begins when the last `fraction` of `count` texts is held out
+    (at least one text)."""
+    return count - max(1, int(count * fraction))
+
+
 def load_pairs(spec: str | Path, source_column: int | str, target_column: int | str) -> tuple[list[str], list[str]]:
     """(sources, targets) from two columns of one data source; pairs with an empty side are dropped."""
     sources = load_texts(spec, source_column, drop_empty=False)

@@ -25,7 +25,7 @@ from transformers import get_scheduler
 from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
-from textvae.data.corpus import load_dialogue_pairs, load_pairs
+from textvae.data.corpus import load_dialogue_pairs, load_pairs, validation_start
 from textvae.errors import CheckpointError, TextVAEError
 from textvae.io import atomic_write_text
 from textvae.machine import warn_if_emulated_bf16
@@ -87,7 +87,7 @@ class Trainer:
         if data.valid:
             return cut(train, stop=data.max_examples), load(data.valid)
         if data.valid_fraction:
-            split = len(train[0]) - max(1, int(len(train[0]) * data.valid_fraction))
+            split = validation_start(len(train[0]), data.valid_fraction)
             return cut(cut(train, stop=split), stop=data.max_examples), cut(train, start=split)
         return cut(train, stop=data.max_examples), None
 

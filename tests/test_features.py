@@ -36,3 +36,31 @@ def test_encoders_trained_with_the_model_are_never_cached(tiny_config, word_toke
     attach_cached_features(build(tiny_config, word_tokenizer, "gru"), dataset)
     attach_cached_features(build(tiny_config, word_tokenizer, "none"), dataset)
     assert dataset.features is None and not cache_dir().exists()
+
+
+def test_a_partly_fine_tuned_encoder_caches_the_states_below_its_trained_layers(tiny_config, word_tokenizer,
+                                                                               ptb_texts, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, encoder="minilm", encoder_trainable_layers=1, variational=False,
+                                 encoder_pooling="mean+max+embeddings")
+    model = TextVAE(config, word_tokenizer).eval()
+    assert model.encoder.split_layer == 5
+    texts = ptb_texts[:10]
+    cached, live = TextDataset(texts, word_tokenizer), TextDataset(texts, word_tokenizer)
+    attach_cached_features(model, cached)
+    assert cached.features is None and len(cached.encoder_states) == 10
+    batch = cached.collate([3, 0, 7])
+    assert "encoder_states" in batch
+    # the trained top layer runs on the cached states: the same features as the whole encoder, live
+    from_cache = model.encoder(batch)
+    from_text = model.encoder.pool([texts[i] for i in (3, 0, 7)])
+    assert torch.allclose(from_cache, from_text, atol=5e-3)
+    assert evaluate_elbo(model, cached) == pytest.approx(evaluate_elbo(model, live), rel=1e-3)
+    # gradients reach the trained layer through the cached path
+    model.encoder(batch).sum().backward()
+    top = model.encoder._top_layers[0]
+    assert all(p.grad is not None for p in top.parameters())
+    again = TextDataset(texts, word_tokenizer)
+    attach_cached_features(model, again)
+    assert torch.equal(again.encoder_states.lower, cached.encoder_states.lower)

@@ -70,3 +70,42 @@ def test_the_training_process_keeps_freed_memory(monkeypatch):
         assert keep_freed_memory()
     monkeypatch.setenv("TEXTVAE_KEEP_FREED_MEMORY", "0")
     assert not keep_freed_memory()
+
+
+def test_init_from_starts_from_a_saved_model_and_keeps_its_tokenizer(ptb_files, tmp_path):
+    first, second, cold = tmp_path / "first", tmp_path / "second", tmp_path / "cold"
+    train(tiny_experiment(ptb_files, "train.max_steps=20", "train.epochs=5"), first, show_progress=False)
+    # an lr so small that one step leaves the weights where they started
+    one_step = ["train.max_steps=1", "train.epochs=5", "train.lr=1e-9", "train.seed=7"]
+    train(tiny_experiment(ptb_files, *one_step, f"train.init_from={first}"), second, show_progress=False)
+    train(tiny_experiment(ptb_files, *one_step), cold, show_progress=False)
+    saved, warm, fresh = (load_tensors(folder / "model.safetensors") for folder in (first, second, cold))
+    assert (second / "tokenizer.json").read_text() == (first / "tokenizer.json").read_text()
+    assert max((warm[k] - saved[k]).abs().max().item() for k in saved) < 1e-5
+    assert max((fresh[k] - saved[k]).abs().max().item() for k in saved) > 1e-2
+
+
+def test_init_from_a_different_architecture_fails_clearly(ptb_files, tmp_path):
+    import pytest
+
+    from textvae.errors import CheckpointError
+
+    first = tmp_path / "first"
+    train(tiny_experiment(ptb_files, "train.max_steps=2", "train.epochs=5"), first, show_progress=False)
+    with pytest.raises(CheckpointError, match="does not match the config"):
+        train(tiny_experiment(ptb_files, "train.max_steps=1", f"train.init_from={first}", "model.hidden_dim=64"),
+              tmp_path / "second", show_progress=False)
+
+
+def test_encoder_lr_gives_a_pretrained_encoders_layers_their_own_rate(word_tokenizer, tiny_config):
+    import dataclasses
+
+    from textvae.training.trainer import parameter_groups
+
+    model = TextVAE(dataclasses.replace(tiny_config, encoder="minilm", encoder_trainable_layers=1), word_tokenizer)
+    groups = parameter_groups(model, 1e-5)
+    assert [g.get("lr") for g in groups] == [None, 1e-5]
+    assert all(p.requires_grad for g in groups for p in g["params"])
+    encoder = {id(p) for n, p in model.named_parameters() if n.startswith("encoder.model.") and p.requires_grad}
+    assert {id(p) for p in groups[1]["params"]} == encoder and encoder
+    assert len(parameter_groups(model, None)) == 1

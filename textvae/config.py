@@ -213,6 +213,8 @@ class TrainConfig:
     batch_size: int = 32
     eval_batch_size: int = 128
     lr: float = 1e-3
+    encoder_lr: float | None = None  # the trained layers of a pretrained encoder (None: train.lr)
+    init_from: str | None = None  # start from a saved model's weights and tokenizer (a model folder)
     weight_decay: float = 0.0
     lr_schedule: str = "constant"  # any transformers.get_scheduler name: constant, linear, cosine, ...
     warmup_steps: int = 0
@@ -229,6 +231,7 @@ class TrainConfig:
         _require(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0")
         _require(self.batch_size > 0 and self.eval_batch_size > 0, "train.batch_size must be > 0")
         _require(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
+        _require(self.encoder_lr is None or self.encoder_lr > 0, f"train.encoder_lr must be > 0, got {self.encoder_lr}")
         _require(self.grad_clip >= 0, "train.grad_clip must be >= 0")
         _require(self.patience >= 0, "train.patience must be >= 0")
         _require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
@@ -299,7 +302,7 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
         if not isinstance(data, dict):
             raise ConfigError(f"config {path} must be a mapping of sections (data, model, objective, train)")
         base = path.resolve().parent
-    data = resolve_data_paths(data, base)
+    data = resolve_relative_paths(data, base)
     for item in overrides:
         keys, value = parse_override(item)
         node = data
@@ -311,16 +314,18 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
     return from_dict(ExperimentConfig, data)
 
 
-def resolve_data_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Make data.train/valid/test relative to the config file when they name existing files there."""
-    section = data.get("data")
-    if not isinstance(section, dict):
-        return data
-    section = dict(section)
-    for split in ("train", "valid", "test"):
-        value = section.get(split)
-        if isinstance(value, str) and not Path(value).is_absolute():
-            candidate = base / value
-            if candidate.exists():
-                section[split] = str(candidate.resolve())
-    return {**data, "data": section}
+RELATIVE_PATHS = (("data", "train"), ("data", "valid"), ("data", "test"), ("train", "init_from"))
+
+
+def resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make data.train/valid/test and train.init_from relative to the config file when they name existing
+    files or folders there."""
+    data = dict(data)
+    for section_name, key in RELATIVE_PATHS:
+        section = data.get(section_name)
+        if not isinstance(section, dict):
+            continue
+        value = section.get(key)
+        if isinstance(value, str) and not Path(value).is_absolute() and (base / value).exists():
+            data[section_name] = {**section, key: str((base / value).resolve())}
+    return data

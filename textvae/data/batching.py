@@ -14,7 +14,9 @@ from textvae.data.tokenizers import BOS, EOS, PAD
 class TextDataset(Dataset):
     """Texts with their decoder token ids (truncated to `max_length` when given).
 
-    `features` may hold a cached (N, H) tensor of pooled encoder features, one row per text.
+    `features` may hold a cached (N, H) tensor of pooled encoder features, one row per text, and
+    `encoder_states` the cached token states of a partly fine-tuned encoder (an object whose
+    `batch(indices)` gives the batch's `encoder_states`).
     """
 
     def __init__(self, texts: list[str], tokenizer, max_length: int | None = None,
@@ -26,6 +28,7 @@ class TextDataset(Dataset):
         self.ids = [x[:max_length] for x in ids] if max_length else ids
         self.truncated = sum(len(a) != len(b) for a, b in zip(ids, self.ids))
         self.features: Tensor | None = None
+        self.encoder_states = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -44,6 +47,8 @@ class TextDataset(Dataset):
         batch["texts"] = [self.texts[i] for i in indices]
         if self.features is not None:
             batch["features"] = self.features[indices]
+        if self.encoder_states is not None:
+            batch["encoder_states"] = self.encoder_states.batch(indices)
         if self.sources is not None:
             batch["source_texts"] = [self.sources[i] for i in indices]
             if self.source_features is not None:

@@ -307,15 +307,18 @@ class TextVAE(nn.Module):
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return model.to(device).eval()
 
-    def load_weights(self, path: Path) -> None:
-        """Load safetensors weights; only a frozen encoder's weights may be absent."""
+    def load_weights(self, path: Path, warm_start: bool = False) -> None:
+        """Load safetensors weights; only a frozen encoder's weights may be absent (with `warm_start`, any
+        pretrained encoder weights: a model saved with a frozen encoder starts one that fine-tunes it)."""
         state = load_tensors(path)
         try:
             result = self.load_state_dict(state, strict=False)
         except RuntimeError as err:  # tensor shapes differ from the config's
             detail = next((line.strip() for line in str(err).splitlines() if "size mismatch" in line), str(err))
             raise CheckpointError(f"{path} does not match the config: {detail}") from None
-        missing = set(result.missing_keys) - self._frozen_keys()
+        pretrained = ({k for k in self.state_dict() if k.startswith("encoder.model.")} if warm_start
+                      else self._frozen_keys())
+        missing = set(result.missing_keys) - pretrained
         if missing or result.unexpected_keys:
             raise CheckpointError(f"{path} does not match the config: missing {sorted(missing)[:3]}, "
                                   f"unexpected {sorted(result.unexpected_keys)[:3]}")

@@ -86,12 +86,15 @@ class PretrainedEncoder(Encoder):
         self._poolings = [POOLINGS.get(p) for p in pooling_names(pooling)]
         self.output_dim = self.model.config.hidden_size * len(self._poolings)
         self.model.requires_grad_(False)
+        layers = list(_layer_list(self.model)) if trainable_layers > 0 else []
+        self._top_layers = layers[-trainable_layers:] if layers else []  # a plain list: registered in self.model
         if trainable_layers == -1:
             self.model.requires_grad_(True)
-        elif trainable_layers > 0:
-            for layer in list(_layer_list(self.model))[-trainable_layers:]:
-                layer.requires_grad_(True)
+        for layer in self._top_layers:
+            layer.requires_grad_(True)
         self.frozen = trainable_layers == 0
+        # with only the top k < all layers trained, what lies below them is fixed and can be cached per text
+        self.split_layer = len(layers) - trainable_layers if 0 < trainable_layers < len(layers) else None
 
     @classmethod
     def from_config(cls, config) -> PretrainedEncoder:
@@ -113,7 +116,7 @@ class PretrainedEncoder(Encoder):
     def pool(self, texts: list[str]) -> Tensor:
         """Pooled features (B, output_dim) for raw texts: the configured poolings, concatenated."""
         states, mask = self._states(texts)
-        return torch.cat([pool(states, mask) for pool in self._poolings], dim=-1)
+        return self._pooled(states, mask)
 
     @torch.no_grad()
     def sentence_embedding(self, texts: list[str]) -> Tensor:
@@ -121,9 +124,32 @@ class PretrainedEncoder(Encoder):
         states, mask = self._states(texts)
         return masked_mean(states[-1], mask)
 
+    def _pooled(self, states: tuple[Tensor, ...], mask: Tensor) -> Tensor:
+        return torch.cat([pool(states, mask) for pool in self._poolings], dim=-1)
+
+    @torch.no_grad()
+    def lower_states(self, texts: list[str]) -> tuple[Tensor, Tensor, Tensor]:
+        """The fixed part of a top-k fine-tuned encoder: (embeddings (B, T, H), the input of the first
+        trained layer (B, T, H), attention mask (B, T)); `upper` finishes the pass."""
+        if self.split_layer is None:
+            raise ConfigError("lower_states needs an encoder whose top k < all layers are trained")
+        states, mask = self._states(texts)
+        return states[0], states[self.split_layer], mask
+
+    def upper(self, embeddings: Tensor, lower: Tensor, mask: Tensor) -> Tensor:
+        """Pooled features from `lower_states`: the trained top layers run on the fixed lower ones."""
+        additive = (1.0 - mask[:, None, None, :].to(lower.dtype)) * torch.finfo(lower.dtype).min
+        hidden = lower
+        for layer in self._top_layers:
+            out = layer(hidden, additive)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return self._pooled((embeddings, hidden), mask)
+
     def forward(self, batch: dict) -> Tensor:
         if self.frozen and "features" in batch:
             return batch["features"]
+        if "encoder_states" in batch:
+            return self.upper(*batch["encoder_states"])
         if self.frozen:
             with torch.no_grad():
                 return self.pool(batch["texts"])

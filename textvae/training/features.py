@@ -1,4 +1,6 @@
-"""Cache a frozen encoder's pooled features once per dataset (on disk, keyed by content)."""
+"""Cache what a pretrained encoder computes without training, once per dataset (on disk, keyed by content):
+the pooled features of a frozen encoder, or the token states below the trained top layers of a partly
+fine-tuned one."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from textvae.io import cache_root, load_tensors, save_tensors
 from textvae.nlu import PretrainedEncoder
@@ -16,9 +19,9 @@ def cache_dir() -> Path:
     return cache_root() / "features"
 
 
-def _key(encoder: PretrainedEncoder, texts: list[str]) -> str:
+def _key(encoder: PretrainedEncoder, texts: list[str], kind: str = "") -> str:
     pooling = "" if encoder.pooling == "mean" else f"{encoder.pooling}|"  # mean: the keys of existing caches
-    digest = hashlib.sha256(f"{encoder.name}|{encoder.max_tokens}|{pooling}".encode())
+    digest = hashlib.sha256(f"{encoder.name}|{encoder.max_tokens}|{pooling}{kind}".encode())
     for text in texts:
         digest.update(text.encode("utf-8") + b"\n")
     return digest.hexdigest()[:24]
@@ -38,12 +41,80 @@ def cached_features(encoder: PretrainedEncoder, texts: list[str]) -> torch.Tenso
     return features
 
 
+class TokenStates:
+    """Ragged per-text token states (embeddings and the input of the first trained layer), stored flat in
+    float16; `batch` pads the rows of a batch into the `encoder_states` the encoder's `upper` takes."""
+
+    def __init__(self, embeddings: Tensor, lower: Tensor, starts: Tensor, lengths: Tensor) -> None:
+        self.embeddings, self.lower, self.starts, self.lengths = embeddings, lower, starts, lengths
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def batch(self, indices: list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        width = int(self.lengths[indices].max())
+        size = (len(indices), width, self.lower.shape[1])
+        embeddings, lower = torch.zeros(size), torch.zeros(size)
+        mask = torch.zeros(len(indices), width, dtype=torch.long)
+        for row, i in enumerate(indices):
+            start, length = int(self.starts[i]), int(self.lengths[i])
+            embeddings[row, :length] = self.embeddings[start : start + length]
+            lower[row, :length] = self.lower[start : start + length]
+            mask[row, :length] = 1
+        return embeddings, lower, mask
+
+    def tensors(self) -> dict[str, Tensor]:
+        return {"embeddings": self.embeddings, "lower": self.lower, "starts": self.starts, "lengths": self.lengths}
+
+
+def _compute_token_states(encoder: PretrainedEncoder, texts: list[str], batch_size: int = 256) -> TokenStates:
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    starts, lengths = torch.zeros(len(texts), dtype=torch.long), torch.zeros(len(texts), dtype=torch.long)
+    embeddings, lower, offset = [], [], 0
+    was_training = encoder.training
+    encoder.eval()
+    for first in range(0, len(order), batch_size):
+        idx = order[first : first + batch_size]
+        emb, low, mask = encoder.lower_states([texts[i] for i in idx])
+        keep = mask.bool().cpu()
+        for row, i in enumerate(idx):
+            starts[i], lengths[i] = offset, int(keep[row].sum())
+            offset += int(lengths[i])
+        embeddings.append(emb.cpu()[keep].half())
+        lower.append(low.cpu()[keep].half())
+    encoder.train(was_training)
+    return TokenStates(torch.cat(embeddings), torch.cat(lower), starts, lengths)
+
+
+def cached_token_states(encoder: PretrainedEncoder, texts: list[str]) -> TokenStates:
+    """The fixed token states of a top-k fine-tuned encoder for `texts`, computed once and reused."""
+    path = cache_dir() / f"{_key(encoder, texts, f'states@{encoder.split_layer}')}.safetensors"
+    if path.is_file():
+        try:
+            return TokenStates(**load_tensors(path))
+        except Exception:  # a broken cache entry is recomputed, never trusted
+            path.unlink(missing_ok=True)
+    states = _compute_token_states(encoder, texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_tensors(path, states.tensors())
+    return states
+
+
 def attach_cached_features(model, *datasets) -> None:
-    """Give each dataset (None entries are skipped) the cached features of the model's frozen pretrained
-    encoder, and of its sources for a conditional model, so no text is encoded twice across training,
-    validation and evaluation. Other encoders (trainable, or trained from scratch) are left alone."""
+    """Give each dataset (None entries are skipped) what the model's pretrained encoder computes without
+    training, so no text is encoded twice across training, validation and evaluation: the pooled features
+    of a frozen encoder (and of the sources of a conditional model), or the token states below the trained
+    top layers of a partly fine-tuned one. Other encoders (fully trained, or trained from scratch) are left
+    alone."""
     encoder = getattr(model, "encoder", None)
-    if not (isinstance(encoder, PretrainedEncoder) and encoder.frozen):
+    if not isinstance(encoder, PretrainedEncoder):
+        return
+    if encoder.split_layer is not None and not getattr(model, "conditional", False):
+        for dataset in datasets:
+            if dataset is not None:
+                dataset.encoder_states = cached_token_states(encoder, dataset.texts)
+        return
+    if not encoder.frozen:
         return
     for dataset in datasets:
         if dataset is not None:

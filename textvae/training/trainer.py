@@ -26,8 +26,8 @@ from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.data.corpus import load_dialogue_pairs, load_pairs, validation_start
-from textvae.errors import CheckpointError, TextVAEError
-from textvae.io import atomic_write_text
+from textvae.errors import CheckpointError, ConfigError, TextVAEError
+from textvae.io import WEIGHTS_FILE, atomic_write_text, read_model_config
 from textvae.machine import warn_if_emulated_bf16
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
@@ -95,6 +95,8 @@ class Trainer:
         found = existing_checkpoint(self.output / CHECKPOINT_DIR) if resume else None
         if found is not None and (found / "tokenizer.json").is_file():
             return load_tokenizer(found)
+        if self.config.train.init_from:
+            return load_tokenizer(self.config.train.init_from)
         data = self.config.data
         return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
 
@@ -116,13 +118,15 @@ class Trainer:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
         model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
+        if cfg.train.init_from and not resume:
+            warm_start(model, Path(cfg.train.init_from))
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
         valid_set = TextDataset(valid[0], tokenizer, model.max_tokens, sources=valid[1]) if valid else None
         attach_cached_features(model, train_set, valid_set)
         sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
                                      short_last=acc.num_processes > 1)
         loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr,
+        optimizer = torch.optim.AdamW(parameter_groups(model, cfg.train.encoder_lr), lr=cfg.train.lr,
                                       weight_decay=cfg.train.weight_decay, fused=True)
         model, optimizer, loader = acc.prepare(model, optimizer, loader)
         if acc.device.type == "cpu":
@@ -283,6 +287,25 @@ class Trainer:
         if changed:
             warnings.warn(f"resuming with changed settings ({'; '.join(changed[:3])}): the result will differ "
                           f"from an uninterrupted run", UserWarning, stacklevel=2)
+
+
+def warm_start(model: TextVAE, folder: Path) -> None:
+    """Load a saved model's weights into a freshly built one of the same type and shapes."""
+    model_type, _ = read_model_config(folder)
+    if model_type != model.model_type:
+        raise ConfigError(f"train.init_from {folder} holds a '{model_type}' model; this config builds a "
+                          f"'{model.model_type}'")
+    model.load_weights(folder / WEIGHTS_FILE, warm_start=True)
+
+
+def parameter_groups(model: TextVAE, encoder_lr: float | None) -> list[dict]:
+    """The trained parameters; with `encoder_lr`, a pretrained encoder's own layers get that rate."""
+    trained = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if encoder_lr is None:
+        return [{"params": [p for _, p in trained]}]
+    encoder = [p for name, p in trained if name.startswith("encoder.model.")]
+    rest = [p for name, p in trained if not name.startswith("encoder.model.")]
+    return [group for group in ({"params": rest}, {"params": encoder, "lr": encoder_lr}) if group["params"]]
 
 
 def train(config: ExperimentConfig, output: str | Path, resume: bool = False, show_progress: bool = True) -> TextVAE:

@@ -15,3 +15,12 @@ class DataError(TextVAEError, ValueError):
 
 class CheckpointError(TextVAEError, OSError):
     """A saved model or training checkpoint is missing, corrupted or incompatible."""
+
+
+def require_count(value, name: str = "n") -> int:
+    """A positive int (bools are not counts), else a TextVAEError naming `name`."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TextVAEError(f"{name} must be an int, got {value!r}")
+    if value <= 0:
+        raise TextVAEError(f"{name} must be > 0, got {value}")
+    return value

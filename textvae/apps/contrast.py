@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from textvae.errors import TextVAEError
+from textvae.errors import TextVAEError, require_count
+
+MAX_SAMPLES = 10_000  # outputs per row: a side-by-side view, not a corpus (`sample`/`paraphrase` stream more)
 
 
 def contrast(vae, ae, text: str, n: int = 5, **options) -> dict[str, list[str] | str]:
@@ -14,6 +16,9 @@ def contrast(vae, ae, text: str, n: int = 5, **options) -> dict[str, list[str] |
         raise TextVAEError("the first model must be a VAE (model.variational: true)")
     if ae.variational or not ae.has_latent:
         raise TextVAEError("the second model must be an autoencoder (model.variational: false)")
+    if require_count(n) > MAX_SAMPLES:
+        raise TextVAEError(f"n must be at most {MAX_SAMPLES:,} for a side-by-side contrast, got {n:,} "
+                           f"(`textvae sample` and `paraphrase` stream any number)")
     mu, logvar = vae.encode([text])
     z_post = mu + vae.paraphrase_scale() * torch.exp(0.5 * logvar) * torch.randn(n, mu.shape[1], device=mu.device)
     ae_mu, _ = ae.encode([text])

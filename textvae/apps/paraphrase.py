@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textvae.apps.similarity import cosine_to
-from textvae.errors import TextVAEError
+from textvae.errors import require_count
 
 
 def _key(text: str) -> str:
@@ -18,13 +18,12 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
     posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
     duplicates and the input, and (rerank=True) orders the rest by similarity to the input.
     """
-    if n <= 0:
-        raise TextVAEError(f"n must be > 0, got {n}")
+    require_count(n)
     scale = model.paraphrase_scale(scale)
     seen = {_key(text)}
     candidates = []
-    for candidate in model.paraphrase_candidates(text, n * oversample, scale=scale, strategy=strategy, **options):
-        if candidate and _key(candidate) not in seen:
+    for candidate in model.iter_generate([text], n * oversample, scale=scale, strategy=strategy, **options):
+        if candidate and _key(candidate) not in seen:  # duplicates dropped as they stream in: flat memory
             seen.add(_key(candidate))
             candidates.append(candidate)
     if rerank and len(candidates) > 1:

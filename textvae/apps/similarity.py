@@ -22,9 +22,10 @@ def sentence_embeddings(model, texts: list[str]) -> Tensor:
     return F.normalize(features.float(), dim=-1)
 
 
-def cosine_to(model, source: str, candidates: list[str]) -> list[float]:
-    """Cosine similarity of each candidate to the source sentence."""
+def cosine_to(model, source: str, candidates: list[str], batch_size: int = 256) -> list[float]:
+    """Cosine similarity of each candidate to the source sentence, `batch_size` candidates at a time."""
     if not candidates:
         return []
-    vectors = sentence_embeddings(model, [source, *candidates])
-    return (vectors[1:] @ vectors[0]).tolist()
+    anchor = sentence_embeddings(model, [source])[0]
+    return [score for start in range(0, len(candidates), batch_size)
+            for score in (sentence_embeddings(model, candidates[start : start + batch_size]) @ anchor).tolist()]

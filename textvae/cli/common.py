@@ -1,17 +1,26 @@
-"""Shared CLI pieces: --model / --json options, decoding options, output printing."""
+"""Shared CLI pieces: --model / --json / --jsonl options, decoding options, output printing and streaming."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
+
+JSON_LIMIT = 100_000  # --json builds one document in memory; more results than this stream with --jsonl
+PROGRESS_MIN = 1_000  # a progress bar (on a terminal) for outputs at least this long
 
 
 def add_model_arg(parser) -> None:
     parser.add_argument("--model", default=None, help="saved model folder (default: the bundled model)")
 
 
-def add_json_arg(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+def add_json_arg(parser, stream: bool = False) -> None:
+    """--json; with `stream`, also --jsonl (one JSON object per result, written as it is produced)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    if stream:
+        group.add_argument("--jsonl", action="store_true",
+                           help="print one JSON object per line as results are produced (any number of them)")
 
 
 def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
@@ -22,11 +31,15 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--max-length", type=int, default=None, help="default: the model's max_length")
+    parser.add_argument("--batch-size", type=int, default=256, help="sentences decoded at once")
+    parser.add_argument("--memory-mb", type=int, default=1024,
+                        help="decoding working-memory budget; requests that cannot fit are refused")
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
 
 
 def decoding_options(args) -> dict:
-    options = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "beam_size": args.beam_size}
+    options = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "beam_size": args.beam_size,
+               "batch_size": args.batch_size, "memory_mb": args.memory_mb}
     if args.max_length is not None:
         options["max_length"] = args.max_length
     return options
@@ -52,3 +65,28 @@ def emit(args, payload, lines: list[str]) -> None:
         sys.stdout.write("\n")
     else:
         print("\n".join(lines))
+
+
+def check_json_size(args, count: int) -> None:
+    """--json holds the whole result in memory: refuse more than JSON_LIMIT results (before any work)."""
+    if getattr(args, "json", False) and count > JSON_LIMIT:
+        from textvae.errors import TextVAEError
+
+        raise TextVAEError(f"--json builds one document in memory, at most {JSON_LIMIT:,} results; "
+                           f"use --jsonl to stream {count:,}")
+
+
+def stream(args, records: Iterable[dict], total: int, line: Callable[[dict], str],
+           document: Callable[[list[dict]], dict]) -> None:
+    """Write results as they are produced: `line(record)` each, or JSON Lines with --jsonl; with --json, one
+    `document(records)` at the end. A progress bar goes to a terminal's stderr for long outputs."""
+    from tqdm.auto import tqdm
+
+    records = tqdm(records, total=total, unit="text", file=sys.stderr, leave=False,
+                   disable=total < PROGRESS_MIN or not sys.stderr.isatty())
+    if args.json:
+        emit(args, document(list(records)), [])
+        return
+    for record in records:
+        sys.stdout.write((json.dumps(record, ensure_ascii=False) if args.jsonl else line(record)) + "\n")
+    sys.stdout.flush()

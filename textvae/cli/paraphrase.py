@@ -1,4 +1,4 @@
-"""textvae paraphrase [--model DIR] TEXT -n 5 [--scale S] [--json]"""
+"""textvae paraphrase [--model DIR] TEXT -n 5 [--scale S] [--json | --jsonl]"""
 
 from __future__ import annotations
 
@@ -17,20 +17,24 @@ def add_parser(sub) -> None:
                         "model.paraphrase_scale)")
     p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of similarity order")
     add_decoding_args(p)
-    add_json_arg(p)
+    add_json_arg(p, stream=True)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from textvae.apps.similarity import cosine_to
-    from textvae.cli.common import decoding_options, emit, load_model, seed
+    from textvae.cli.common import check_json_size, decoding_options, emit, load_model, seed, stream
 
+    check_json_size(args, args.n)
     seed(args)
     model = load_model(args)
     outputs = model.paraphrase(args.text, n=args.n, scale=args.scale, strategy=args.strategy,
                                rerank=not args.no_rerank, **decoding_options(args))
     scores = cosine_to(model, args.text, outputs)
-    rows = [{"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, scores)]
-    emit(args, {"input": args.text, "scale": model.paraphrase_scale(args.scale), "paraphrases": rows},
-         [f"{r['similarity']:.2f}  {r['text']}" for r in rows] or ["(no paraphrase differs from the input)"])
+    rows = ({"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, scores))
+    if not outputs and not (args.json or args.jsonl):
+        emit(args, {}, ["(no paraphrase differs from the input)"])
+        return 0
+    stream(args, rows, len(outputs), lambda r: f"{r['similarity']:.2f}  {r['text']}",
+           lambda rs: {"input": args.text, "scale": model.paraphrase_scale(args.scale), "paraphrases": rs})
     return 0

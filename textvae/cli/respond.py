@@ -1,4 +1,4 @@
-"""textvae respond --model DIR TEXT -n 5 [--json]"""
+"""textvae respond --model DIR TEXT -n 5 [--json | --jsonl]"""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ def add_parser(sub) -> None:
     p.add_argument("text", metavar="TEXT")
     p.add_argument("-n", type=int, default=5, help="number of responses")
     add_decoding_args(p)
-    add_json_arg(p)
+    add_json_arg(p, stream=True)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from textvae.cli.common import decoding_options, emit, load_model, seed
+    from textvae.cli.common import check_json_size, decoding_options, load_model, seed, stream
     from textvae.errors import TextVAEError
 
+    check_json_size(args, args.n)
     seed(args)
     model = load_model(args)
     if not model.conditional:
         raise TextVAEError(f"{args.model} is not a conditional model; `respond` needs model.type: conditional_vae")
-    responses = model.respond(args.text, n=args.n, strategy=args.strategy, **decoding_options(args))
-    emit(args, {"input": args.text, "responses": responses}, [f"- {r}" for r in responses])
+    responses = model.iter_generate([args.text], n=args.n, strategy=args.strategy, **decoding_options(args))
+    stream(args, ({"text": text} for text in responses), args.n, lambda r: f"- {r['text']}",
+           lambda rs: {"input": args.text, "responses": [r["text"] for r in rs]})
     return 0

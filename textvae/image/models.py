@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.config import from_dict
-from textvae.errors import CheckpointError, ConfigError, DataError
+from textvae.errors import CheckpointError, ConfigError, DataError, require_count
 from textvae.image.config import ImageModelConfig
 from textvae.image.data import check_images
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
@@ -36,6 +36,18 @@ def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- building blocks
+
+
+DECODE_CHUNK = 1024  # images decoded at once by sample / reconstruct
+
+
+def _rows(values: Tensor | None, rows: slice) -> Tensor | None:
+    return None if values is None else values[rows]
+
+
+def in_chunks(fn, n: int, chunk: int = DECODE_CHUNK) -> Tensor:
+    """torch.cat of fn(slice) over consecutive slices of at most `chunk` of n rows."""
+    return torch.cat([fn(slice(start, start + chunk)) for start in range(0, n, chunk)])
 
 
 class Encoder(nn.Module):
@@ -137,13 +149,15 @@ class ImageModel(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         x, y = self.check(x, y)
-        return self.decode(self.encode(x, y), y)
+        return in_chunks(lambda rows: self.decode(self.encode(x[rows], _rows(y, rows)), _rows(y, rows)), len(x))
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """Decode n prior samples z ~ N(0, I) (for an AE too: that is the 'holes' experiment)."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
-        return self.decode(z, self._labels(n, y))
+        """Decode n prior samples z ~ N(0, I) (for an AE too: that is the 'holes' experiment), a chunk at a
+        time: only the images themselves grow with n, not the decoder's activations."""
+        z = torch.randn(require_count(n), self.config.latent_dim, generator=generator).to(self.device)
+        labels = self._labels(n, y)
+        return in_chunks(lambda rows: self.decode(z[rows], _rows(labels, rows)), n)
 
     def _labels(self, n: int, y: Tensor | None) -> Tensor | None:
         if not self.conditional:

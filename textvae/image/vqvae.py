@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textvae.errors import require_count
 from textvae.image.config import ImageModelConfig
-from textvae.image.models import IMAGE_MODELS, ImageModel, bernoulli_nll
+from textvae.image.models import IMAGE_MODELS, ImageModel, bernoulli_nll, in_chunks
 from textvae.objectives import LossTerms
 
 
@@ -138,8 +139,9 @@ class VQVAE(ImageModel):
         (A VQ-VAE has no built-in prior; the paper fits an autoregressive one.)"""
         k = self.config.codebook_size
         probs = torch.full((k,), 1.0 / k) if code_probs is None else code_probs.float().cpu()
-        codes = torch.multinomial(probs, n * self.num_positions, replacement=True, generator=generator)
-        return self.decode(codes.view(n, -1).to(self.device))
+        codes = torch.multinomial(probs, require_count(n) * self.num_positions, replacement=True,
+                                  generator=generator).view(n, -1).to(self.device)
+        return in_chunks(lambda rows: self.decode(codes[rows]), n)
 
     @torch.no_grad()
     def code_usage(self, x: Tensor) -> Tensor:

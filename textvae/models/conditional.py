@@ -11,18 +11,18 @@ CVAE is compared with.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
 
 from textvae.config import ModelConfig
 from textvae.data.tokenizers import PAD, UNK
-from textvae.errors import TextVAEError
+from textvae.errors import TextVAEError, require_count
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
 from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
 from textvae.nlg import build_decoder
-from textvae.nlg.decoding import DecodingOptions, decode_latents
 from textvae.nlu import PosteriorHead, build_encoder
 from textvae.nlu.gru import GRUEncoder
 from textvae.objectives import drop_decoder_inputs
@@ -94,28 +94,32 @@ class ConditionalTextVAE(TextVAE):
 
     # ---- user API ---------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, sources: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
-                 **options) -> list[list[str]]:
-        """n outputs per source, decoding z ~ p(z | c) with its spread scaled by `scale` (0: the prior mean;
-        None: the model's default scale)."""
-        if n <= 0:
-            raise TextVAEError(f"n must be > 0, got {n}")
+    def iter_generate(self, sources: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
+                      **options) -> Iterator[str]:
+        """`generate`, streamed (source 0's n outputs, then source 1's, ...): latents and the repeated source
+        states are made one decoding chunk at a time, so memory stays flat for any n."""
+        require_count(n)
         scale = self.paraphrase_scale(scale)
+        opts, rows = self.decoding_options(strategy, **options)
         was_training = self.training
         self.eval()
-        batch = self.make_batch(sources)
-        h_source = self.encoder(batch).float().repeat_interleave(n, dim=0)
-        prior = self.prior(h_source)
-        z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
-        memory = self.source_memory(sources)
-        if memory is not None:
-            memory = {key: value.repeat_interleave(n, dim=0) for key, value in memory.items()}
-        options.setdefault("max_length", self.config.max_length)
-        ids = decode_latents(self.decoder, self._latent_input(z, h_source), len(sources) * n, strategy,
-                             DecodingOptions.from_kwargs(**options), memory)
-        self.train(was_training)
-        texts = [self.tokenizer.decode(row) for row in ids]
-        return [texts[i * n : (i + 1) * n] for i in range(len(sources))]
+        try:
+            h_source = self.encoder(self.make_batch(sources)).float()
+            memory = self.source_memory(sources)
+        finally:
+            self.train(was_training)
+        total = h_source.shape[0] * n
+
+        def parts() -> Iterator[tuple[Tensor, int, dict | None]]:
+            for start in range(0, total, rows):
+                index = torch.arange(start, min(start + rows, total), device=h_source.device) // n
+                with torch.no_grad():
+                    prior = self.prior(h_source[index])
+                z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
+                part_memory = None if memory is None else {key: value[index] for key, value in memory.items()}
+                yield self._latent_input(z, h_source[index]), len(index), part_memory
+
+        return self.decode_parts(parts(), strategy, opts)
 
     def respond(self, context: str, n: int = 5, strategy: str = "greedy", **options) -> list[str]:
         """n responses to one context (dialogue), each from its own z ~ p(z | context)."""

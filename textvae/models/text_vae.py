@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +18,18 @@ from torch import Tensor, nn
 from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
-from textvae.errors import CheckpointError, TextVAEError
+from textvae.errors import CheckpointError, TextVAEError, require_count
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
-from textvae.nlg.decoding import DecodingOptions, decode_latents
+from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
 from textvae.nlg.output_loss import linear_cross_entropy
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
+
+LATENT_CHUNK = 4096  # latents drawn at once for a stream of samples (1 MB at 64 dimensions)
 
 
 @dataclass
@@ -178,59 +181,105 @@ class TextVAE(nn.Module):
         return batch
 
     @torch.no_grad()
-    def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
-        """Posterior parameters (mu, logvar), each (n, latent_dim)."""
+    def encode(self, texts: list[str], batch_size: int = 256) -> tuple[Tensor, Tensor]:
+        """Posterior parameters (mu, logvar), each (n, latent_dim), computed `batch_size` texts at a time."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, (list, tuple)) or not texts:
+            self.make_batch(texts)  # the one place that says what is wrong with the input
+        if batch_size < 1:
+            raise TextVAEError(f"batch_size must be >= 1, got {batch_size}")
         was_training = self.training
         self.eval()
-        posterior = self.posterior(self.make_batch(texts))
-        self.train(was_training)
-        return posterior.mu, posterior.logvar
+        try:
+            parts = [self.posterior(self.make_batch(list(texts[i : i + batch_size])))
+                     for i in range(0, len(texts), batch_size)]
+        finally:
+            self.train(was_training)
+        return torch.cat([q.mu for q in parts]), torch.cat([q.logvar for q in parts])
 
-    @torch.no_grad()
+    def _latents(self, z) -> Tensor:
+        """z as a checked float tensor (m, latent_dim) on the model's device."""
+        if not self.has_latent:
+            raise TextVAEError("this language model has no latent space; call decode(None, num=n)")
+        try:
+            z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
+        except (TypeError, ValueError, RuntimeError):
+            raise TextVAEError(f"z must be a tensor or array of numbers, got {type(z).__name__}") from None
+        if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
+            raise TextVAEError(f"z must have shape (n, {self.config.latent_dim}), got {tuple(z.shape)}")
+        if not torch.isfinite(z).all():
+            raise TextVAEError("z contains NaN or Inf")
+        return z
+
+    def decoding_options(self, strategy: str, **options) -> tuple[DecodingOptions, int]:
+        """Checked decoding options (the model's max_length by default) and how many rows to decode at once
+        within their memory budget; a misspelled name, an impossible value or a beam that cannot fit fails
+        here, before any work."""
+        STRATEGIES.get(strategy)
+        opts = DecodingOptions.from_kwargs(**{"max_length": self.config.max_length, **options})
+        opts.validate()
+        if self.max_tokens is not None and opts.max_length > self.max_tokens:
+            raise TextVAEError(f"max_length {opts.max_length} exceeds what this decoder can generate "
+                               f"({self.max_tokens} tokens with max_positions={self.config.max_positions})")
+        state_floats = self.config.num_layers * self.config.hidden_dim
+        if self.config.decoder == "transformer":  # its cache keeps keys and values of every position
+            state_floats = 2 * self.config.num_layers * self.config.embed_dim * (opts.max_length + 1)
+        return opts, opts.rows_per_chunk(strategy, self.config.vocab_size, state_floats)
+
+    def iter_decode(self, z: Tensor | Iterator[Tensor] | None, strategy: str = "greedy", num: int | None = None,
+                    **options) -> Iterator[str]:
+        """`decode`, one text at a time: rows are decoded `batch_size` at once (fewer if a row needs more than
+        `memory_mb`), so memory stays flat however many there are. z may be one (n, latent_dim) tensor or array,
+        or an iterator of such chunks (a stream of latents that never exists whole). Options are checked now."""
+        opts, rows = self.decoding_options(strategy, **options)
+        if z is None:
+            if not isinstance(num, int) or num <= 0:
+                raise TextVAEError("decode needs z, or num > 0 for a model without a latent space")
+            return self.decode_parts(((None, min(rows, num - start), None) for start in range(0, num, rows)),
+                                     strategy, opts)
+        chunks = z if isinstance(z, Iterator) else iter([self._latents(z)])
+        parts = ((part, part.shape[0], None) for chunk in chunks for latents in [self._latents(chunk)]
+                 for part in latents.split(rows))
+        return self.decode_parts(parts, strategy, opts)
+
+    def decode_parts(self, parts: Iterable[tuple[Tensor | None, int, dict | None]], strategy: str,
+                     opts: DecodingOptions) -> Iterator[str]:
+        """Texts for a stream of (decoder latent input or None, rows, decoder memory or None) parts, each
+        decoded at once in eval mode (the caller sizes them with `decoding_options`)."""
+        was_training = self.training
+        self.eval()
+        try:
+            for latents, count, memory in parts:
+                ids = decode_latents(self.decoder, latents, count, strategy, opts, memory)
+                yield from (self.tokenizer.decode(row) for row in ids)
+        finally:
+            self.train(was_training)
+
     def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.
 
-        strategy: greedy | sample | beam; options: max_length, temperature, top_k, top_p, beam_size.
+        strategy: greedy | sample | beam; options: max_length, temperature, top_k, top_p, beam_size,
+        length_penalty, batch_size (rows at once), memory_mb (the working-memory budget).
         """
-        if z is not None:
-            if not self.has_latent:
-                raise TextVAEError("this language model has no latent space; call decode(None, num=n)")
-            try:
-                z = torch.as_tensor(z, dtype=torch.float32, device=self.device)
-            except (TypeError, ValueError, RuntimeError):
-                raise TextVAEError(f"z must be a tensor or array of numbers, got {type(z).__name__}") from None
-            if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
-                raise TextVAEError(f"z must have shape (n, {self.config.latent_dim}), got {tuple(z.shape)}")
-            if not torch.isfinite(z).all():
-                raise TextVAEError("z contains NaN or Inf")
-            num = z.shape[0]
-        elif num is None:
-            raise TextVAEError("decode needs z, or num for a model without a latent space")
-        DecodingOptions.from_kwargs(**options)  # a misspelled option name fails here, before any work
-        options.setdefault("max_length", self.config.max_length)
-        if self.max_tokens is not None and isinstance(options["max_length"], int) and \
-                options["max_length"] > self.max_tokens:
-            raise TextVAEError(f"max_length {options['max_length']} exceeds what this decoder can generate "
-                               f"({self.max_tokens} tokens with max_positions={self.config.max_positions})")
-        was_training = self.training
-        self.eval()
-        ids = decode_latents(self.decoder, z, num, strategy, DecodingOptions.from_kwargs(**options))
-        self.train(was_training)
-        return [self.tokenizer.decode(row) for row in ids]
+        return list(self.iter_decode(z, strategy, num, **options))
+
+    def iter_sample(self, n: int, strategy: str | None = None, **options) -> Iterator[str]:
+        """`sample`, streamed: the n prior draws are made and decoded chunk by chunk (flat memory)."""
+        require_count(n)
+        if not self.has_latent:
+            return self.iter_decode(None, strategy or "sample", num=n, **options)
+        dim, device = self.config.latent_dim, self.device
+        draws = (torch.randn(min(LATENT_CHUNK, n - start), dim, device=device) for start in range(0, n, LATENT_CHUNK))
+        return self.iter_decode(draws, strategy or "greedy", **options)
 
     def sample(self, n: int, strategy: str | None = None, **options) -> list[str]:
         """n sentences from the prior: z ~ N(0, I) decoded (greedy by default; an LM samples)."""
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise TextVAEError(f"n must be an int, got {n!r}")
-        if n <= 0:
-            raise TextVAEError(f"n must be > 0, got {n}")
-        if not self.has_latent:
-            return self.decode(None, strategy or "sample", num=n, **options)
-        z = torch.randn(n, self.config.latent_dim, device=self.device)
-        return self.decode(z, strategy or "greedy", **options)
+        return list(self.iter_sample(n, strategy, **options))
 
     def reconstruct(self, texts: list[str], strategy: str = "greedy", **options) -> list[str]:
         """Decode each text's posterior mean."""
+        self.decoding_options(strategy, **options)
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
@@ -241,18 +290,29 @@ class TextVAE(nn.Module):
             raise TextVAEError(f"scale must be >= 0, got {scale}")
         return scale
 
+    def iter_generate(self, texts: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
+                      **options) -> Iterator[str]:
+        """`generate`, streamed row by row (text 0's n decodes, then text 1's, ...) in flat memory."""
+        require_count(n)
+        scale = self.paraphrase_scale(scale)
+        self.decoding_options(strategy, **options)
+        mu, logvar = self.encode(texts)
+        spread = self.variational and scale > 0  # an AE has no spread: its n decodes are of mu
+        std = torch.exp(0.5 * logvar) * scale
+
+        def latents() -> Iterator[Tensor]:
+            for start in range(0, mu.shape[0] * n, LATENT_CHUNK):
+                rows = torch.arange(start, min(start + LATENT_CHUNK, mu.shape[0] * n), device=mu.device) // n
+                yield mu[rows] + std[rows] * torch.randn_like(mu[rows]) if spread else mu[rows]
+
+        return self.iter_decode(latents(), strategy, **options)
+
     def generate(self, texts: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
                  **options) -> list[list[str]]:
         """n decodes per text of z = mu + scale * sigma * eps around its posterior (scale 0: the reconstruction;
         None: the model's default scale); an autoencoder has no posterior spread: its n decodes are of mu."""
-        if n <= 0:
-            raise TextVAEError(f"n must be > 0, got {n}")
-        scale = self.paraphrase_scale(scale)
-        mu, logvar = self.encode(texts)
-        posterior = DiagonalGaussian(mu.repeat_interleave(n, dim=0), logvar.repeat_interleave(n, dim=0))
-        z = posterior.rsample(scale=scale) if scale > 0 and self.variational else posterior.mu  # an AE has no spread
-        decoded = self.decode(z, strategy=strategy, **options)
-        return [decoded[i * n : (i + 1) * n] for i in range(len(texts))]
+        decoded = list(self.iter_generate(texts, n, scale, strategy, **options))
+        return [decoded[i * n : (i + 1) * n] for i in range(len(decoded) // n)]
 
     def paraphrase_candidates(self, text: str, k: int, scale: float | None = None, strategy: str = "greedy",
                               **options) -> list[str]:
@@ -272,6 +332,12 @@ class TextVAE(nn.Module):
         from textvae.apps.interpolate import interpolate
 
         return interpolate(self, a, b, steps=steps, method=method, **options)
+
+    def iter_interpolate(self, a: str, b: str, steps: int = 8, method: str = "linear", **options) -> Iterator[str]:
+        """`interpolate`, streamed: the path is made and decoded chunk by chunk (flat memory for any steps)."""
+        from textvae.apps.interpolate import iter_interpolate
+
+        return iter_interpolate(self, a, b, steps=steps, method=method, **options)
 
     # ---- save / load ------------------------------------------------------------------------
     def _frozen_keys(self) -> set[str]:

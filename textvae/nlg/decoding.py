@@ -16,6 +16,7 @@ from textvae.nlg.base import Decoder, State, reorder_state
 from textvae.registry import Registry, closest
 
 STRATEGIES: Registry = Registry("decoding strategy")
+VOCAB_COPIES = 8  # vocabulary-sized float rows alive at once per hypothesis in the worst strategy (beam, top-p)
 
 
 @dataclass
@@ -26,6 +27,8 @@ class DecodingOptions:
     top_p: float = 1.0
     beam_size: int = 5
     length_penalty: float = 1.0
+    batch_size: int = 256  # rows decoded at once (fewer when a row needs more than memory_mb allows)
+    memory_mb: int = 1024  # the decoding working-memory budget; a row that cannot fit is refused
 
     @classmethod
     def from_kwargs(cls, **options) -> DecodingOptions:
@@ -47,6 +50,28 @@ class DecodingOptions:
             raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.beam_size < 1:
             raise ConfigError(f"beam_size must be >= 1, got {self.beam_size}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.memory_mb < 1:
+            raise ConfigError(f"memory_mb must be >= 1, got {self.memory_mb}")
+
+    def rows_per_chunk(self, strategy: str, vocab_size: int, state_floats: int) -> int:
+        """How many rows to decode at once so that the working memory stays within `memory_mb`: each row
+        holds beam_size (1 unless beam search) hypotheses, each with a few vocabulary-sized float rows
+        (logits, log-probabilities, sorted copies), its token history and its decoder state of
+        `state_floats` numbers. A row that alone exceeds the budget is a ConfigError naming the limit."""
+        beams = self.beam_size if strategy == "beam" else 1
+        if beams > vocab_size:
+            raise ConfigError(f"beam_size {beams} exceeds the vocabulary ({vocab_size} tokens): a beam keeps "
+                              f"distinct hypotheses, at most one per token")
+        per_row = beams * 4 * (VOCAB_COPIES * vocab_size + 4 * (self.max_length + 1) + 2 * state_floats)
+        budget = self.memory_mb * 2**20
+        if per_row > budget:
+            raise ConfigError(f"beam_size {beams} with max_length {self.max_length} needs about "
+                              f"{per_row / 2**20:.0f} MB per sentence, over the decoding memory budget "
+                              f"memory_mb={self.memory_mb} (lower beam_size or max_length, or raise memory_mb: "
+                              f"--memory-mb on the command line)")
+        return max(1, min(self.batch_size, budget // per_row))
 
 
 def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:

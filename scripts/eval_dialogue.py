@@ -83,6 +83,9 @@ def main() -> None:
     print(f"{len(contexts)} test pairs, {args.samples} responses each")
     cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
     seq2seq = TextVAE.from_pretrained(args.seq2seq, device="cpu")
+
+    def model_contexts(model) -> list[str]:  # each model reads as many previous turns as it was trained on
+        return load_dialogue_pairs(args.data, model.config.context_turns)[0][: args.limit]
     if seq2seq.variational:
         raise SystemExit(f"--seq2seq {args.seq2seq} is variational; train it with --set model.variational=false")
     references_lower = [r.lower() for r in references]
@@ -95,7 +98,7 @@ def main() -> None:
             ("CVAE, z ~ p(z|c), greedy", cvae, {"strategy": "greedy", "scale": 1.0})]
     for label, model, options in runs:
         start = time.perf_counter()
-        groups = respond(model, contexts, args.samples, args.batch, **options)
+        groups = respond(model, model_contexts(model), args.samples, args.batch, **options)
         rows.append({"row": label, **score(groups, references), "seconds": time.perf_counter() - start,
                      "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
                                   for i in range(min(3, len(contexts)))]})

@@ -26,6 +26,8 @@ def test_pair_loaders(tmp_path):
     dialogue = tmp_path / "dialogues.txt"
     dialogue.write_text("hi there . __eou__ hello ! __eou__ how are you ? __eou__\n")
     assert load_dialogue_pairs(dialogue) == (["hi there .", "hello !"], ["hello !", "how are you ?"])
+    # with two turns of context, a response reads the two turns before it (fewer at the start)
+    assert load_dialogue_pairs(dialogue, 2) == (["hi there .", "hi there . hello !"], ["hello !", "how are you ?"])
     dialogue.write_text("no markers here\n")
     with pytest.raises(DataError, match="not a dialogue line"):
         load_dialogue_pairs(dialogue)

@@ -124,6 +124,7 @@ class ModelConfig:
     prior: str = "standard"  # conditional_vae: standard N(0, I) or learned p(z | source)
     condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
     source_attention: bool = False  # conditional_vae + gru decoder: also attend over the source's tokens
+    context_turns: int = 1  # dialogue (data.dialogue): the previous turns a response is conditioned on
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
     encoder_max_tokens: int = 128
@@ -167,6 +168,7 @@ class ModelConfig:
         _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         _require(self.condition_dim > 0, "model.condition_dim must be > 0")
+        _require(self.context_turns > 0, f"model.context_turns must be > 0, got {self.context_turns}")
         _require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
                  "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
         _require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")

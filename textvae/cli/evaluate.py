@@ -83,7 +83,7 @@ def _load(args, model, column) -> tuple[list[str], list[str] | None]:
     if not model.conditional:
         return load_texts(args.data, column), None
     if args.dialogue:
-        sources, texts = load_dialogue_pairs(args.data)
+        sources, texts = load_dialogue_pairs(args.data, model.config.context_turns)
         return texts, sources
     if args.source_column is None:
         raise TextVAEError("this is a conditional model: give --source-column (paired TSV) or --dialogue")

@@ -98,14 +98,20 @@ def load_pairs(spec: str | Path, source_column: int | str, target_column: int | 
     return [s for s, _ in kept], [t for _, t in kept]
 
 
-def load_dialogue_pairs(spec: str | Path) -> tuple[list[str], list[str]]:
-    """Consecutive (utterance, response) pairs from DailyDialog-style lines: utterances end in '__eou__'."""
+def context_of(turns: list[str], turns_kept: int = 1) -> str:
+    """The context a dialogue model reads: the last `turns_kept` turns, joined by spaces."""
+    return " ".join(turns[-turns_kept:])
+
+
+def load_dialogue_pairs(spec: str | Path, context_turns: int = 1) -> tuple[list[str], list[str]]:
+    """(context, response) pairs from DailyDialog-style lines (utterances end in '__eou__'): each turn after
+    the first is a response; its context is the `context_turns` turns before it (`context_of`)."""
     contexts, responses = [], []
     for number, line in enumerate(load_texts(spec), start=1):
         if "__eou__" not in line:
             raise DataError(f"{spec}:{number}: not a dialogue line (utterances must end with '__eou__')")
         turns = [t.strip() for t in line.split("__eou__") if t.strip()]
-        contexts += turns[:-1]
+        contexts += [context_of(turns[:i], context_turns) for i in range(1, len(turns))]
         responses += turns[1:]
     if not contexts:
         raise DataError(f"{spec}: no consecutive utterance pairs found")

@@ -72,7 +72,7 @@ class Trainer:
 
         def load(spec: str) -> tuple[list[str], list[str] | None]:
             if data.dialogue:
-                sources, texts = load_dialogue_pairs(spec)
+                sources, texts = load_dialogue_pairs(spec, self.config.model.context_turns)
                 return texts, sources
             if data.source_column is not None:
                 sources, texts = load_pairs(spec, data.source_column, data.column)

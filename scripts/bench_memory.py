@@ -1,0 +1,79 @@
+"""Peak memory and time of large requests to the bundled model: each command runs in a fresh process with
+its output streamed to a file, and reports that process's peak resident memory (RSS), wall time, lines
+written and time per 1,000 outputs.
+
+    python scripts/bench_memory.py                       # the default sizes below
+    python scripts/bench_memory.py --samples 1000000 --steps 1000000 --paraphrases 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from results_doc import record_run, update_section  # noqa: E402
+
+from textvae.machine import machine_info  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
+TARGET_MB = 1024
+PEAK_RSS = """
+import resource, sys
+from textvae.cli.main import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run(args: list[str], outputs: int) -> dict:
+    """One CLI command in a fresh process: peak RSS (MB), wall seconds, lines written."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], stdout=out, stderr=subprocess.PIPE,
+                              text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"textvae {' '.join(args)} failed: {done.stderr.strip()}")
+        out.seek(0)
+        lines = sum(1 for _ in out)
+    return {"command": "textvae " + " ".join(args), "requested": outputs, "lines": lines,
+            "peak_rss_mb": round(int(done.stderr.strip().splitlines()[-1]) / 1024, 1),
+            "seconds": round(seconds, 1), "seconds_per_1000": round(1000 * seconds / max(lines, 1), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--paraphrases", type=int, default=10000)
+    args = parser.parse_args()
+    rows = [
+        run(["sample", "-n", str(args.samples), "--seed", "0"], args.samples),
+        run(["interpolate", "How do I learn to cook?", "What is the capital of France?", "--steps",
+             str(args.steps)], args.steps),
+        run(["paraphrase", "hi", "-n", str(args.paraphrases), "--seed", "0"], args.paraphrases),
+    ]
+    header = "| command | outputs asked | lines written | peak RSS MB | seconds | s per 1,000 |\n|---|---|---|---|---|---|"
+    table = header + "".join(f"\n| `{r['command']}` | {r['requested']:,} | {r['lines']:,} | {r['peak_rss_mb']:.0f} | "
+                             f"{r['seconds']:.0f} | {r['seconds_per_1000']:.2f} |" for r in rows)
+    print(table)
+    machine = machine_info()
+    record_run(RESULTS, {"machine": machine, "date": datetime.date.today().isoformat(), "rows": rows})
+    update_section("memory", "Large requests in bounded memory (bundled model)",
+                   table + f"\n\nTarget: peak RSS <= {TARGET_MB} MB whatever the size. {machine['label']}; each "
+                   "command in a fresh process, output streamed to a file. A paraphrase request decodes 3 "
+                   "candidates per paraphrase asked and keeps the distinct ones (as many as exist).",
+                   "python " + " ".join(["scripts/bench_memory.py", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

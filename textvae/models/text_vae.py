@@ -339,6 +339,24 @@ class TextVAE(nn.Module):
 
         return iter_interpolate(self, a, b, steps=steps, method=method, **options)
 
+    def analogy(self, a: str, b: str, c: str, **options) -> str:
+        """"a is to b as c is to ?": the decode of mu_c + mu_b - mu_a."""
+        from textvae.apps.arithmetic import analogy
+
+        return analogy(self, a, b, c, **options)
+
+    def attribute_vector(self, with_texts: list[str], without_texts: list[str]) -> Tensor:
+        """mean mu(with_texts) - mean mu(without_texts): the latent direction of an attribute."""
+        from textvae.apps.arithmetic import attribute_vector
+
+        return attribute_vector(self, with_texts, without_texts)
+
+    def shift(self, texts: list[str], vector: Tensor, strength: float = 1.0, **options) -> list[str]:
+        """Decodes of mu + strength * vector for each text (see `attribute_vector`)."""
+        from textvae.apps.arithmetic import shift
+
+        return shift(self, texts, vector, strength, **options)
+
     # ---- save / load ------------------------------------------------------------------------
     def _frozen_keys(self) -> set[str]:
         """Weights of a frozen pretrained encoder: reloaded from their source, not saved."""

@@ -17,8 +17,16 @@ from textvae.machine import warn_if_emulated_bf16
 def batches(dataset: TextDataset, batch_size: int, device: torch.device):
     """Length-sorted, unshuffled batches on `device`."""
     for indices in BucketBatchSampler(dataset.lengths, batch_size, shuffle=False):
-        batch = dataset.collate(indices)
-        yield {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        yield {key: to_device(value, device) for key, value in dataset.collate(indices).items()}
+
+
+def to_device(value, device: torch.device):
+    """A tensor, or a tuple of tensors (cached encoder states), moved to `device`; anything else as it is."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, tuple):
+        return tuple(to_device(v, device) for v in value)
+    return value
 
 
 @torch.no_grad()

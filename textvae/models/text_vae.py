@@ -339,6 +339,17 @@ class TextVAE(nn.Module):
 
         return iter_interpolate(self, a, b, steps=steps, method=method, **options)
 
+    def score(self, texts: list[str], method: str = "elbo_per_token", background: TextVAE | None = None,
+              samples: int | None = None) -> list[float]:
+        """An anomaly score per text, higher = less like the training data: elbo, elbo_per_token, iw_nll,
+        reconstruction, or likelihood_ratio (against a `background` model); see textvae.metrics.scores."""
+        from textvae.metrics.scores import score_texts
+
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, (list, tuple)) or not texts:
+            self.make_batch(texts)  # says what is wrong with the input
+        return score_texts(self, list(texts), method, background, samples)
+
     def analogy(self, a: str, b: str, c: str, **options) -> str:
         """"a is to b as c is to ?": the decode of mu_c + mu_b - mu_a."""
         from textvae.apps.arithmetic import analogy

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from textvae.errors import TextVAEError
 
-COMMANDS = ["train", "evaluate", "sample", "reconstruct", "paraphrase", "interpolate", "analogy", "score", "contrast", "respond", "demo", "image", "env", "export"]
+COMMANDS = ["train", "evaluate", "sample", "reconstruct", "paraphrase", "interpolate", "analogy", "score", "contrast", "respond", "encode", "demo", "image", "env", "export", "serve"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,0 +1,171 @@
+"""Request and response bodies of the explorer's JSON API, with the limits every request is checked against."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_TEXT_CHARS = 500  # one sentence box, not a document
+MAX_N = 50  # outputs per request
+MAX_STEPS = 100  # points along an interpolation path
+MAX_TEXTS = 100  # texts or latents in one encode / project request
+MAX_SCALE = 10.0  # paraphrase scale S in z = mu + S * sigma * eps
+MAX_LATENT_VALUE = 100.0  # |z_i|: a hundred prior standard deviations out is already meaningless
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
+Count = Annotated[int, Field(ge=1, le=MAX_N)]
+Strategy = Literal["greedy", "sample", "beam"]
+Method = Literal["linear", "slerp"]
+SpaceName = Literal["vae", "ae"]  # the latent space a request reads: the VAE's or its autoencoder twin's
+Latent = Annotated[list[Annotated[float, Field(ge=-MAX_LATENT_VALUE, le=MAX_LATENT_VALUE)]],
+                   Field(min_length=1, max_length=4096)]
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class Request(BaseModel):
+    """Unknown fields, NaN and Inf are refused; numbers are not read from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ParaphraseRequest(Request):
+    text: Text
+    n: Count = 5
+    scale: float | None = Field(None, ge=0, le=MAX_SCALE, description="None: the model's default scale")
+    strategy: Strategy = "greedy"
+
+
+class ParaphraseResponse(BaseModel):
+    input: str
+    scale: float
+    paraphrases: list[str]
+
+
+class InterpolateRequest(Request):
+    a: Text
+    b: Text
+    steps: int = Field(8, ge=2, le=MAX_STEPS)
+    method: Method = "linear"
+
+
+class LatentPath(BaseModel):
+    texts: list[str]
+    z: list[list[float]]
+
+
+class InterpolateResponse(BaseModel):
+    method: Method
+    vae: LatentPath
+    ae: LatentPath
+
+
+class ContrastRequest(Request):
+    text: Text
+    n: Count = 5
+
+
+class ContrastResponse(BaseModel):
+    input: str
+    ae_reconstruction: str
+    vae_greedy_from_mu: str
+    vae_posterior_samples: list[str]
+    vae_prior_samples: list[str]
+    ae_random_z: list[str]
+
+
+class RespondRequest(Request):
+    text: Text
+    n: Count = 5
+    strategy: Strategy = "greedy"
+
+
+class RespondResponse(BaseModel):
+    input: str
+    responses: list[str]
+
+
+class SampleRequest(Request):
+    space: SpaceName = "vae"
+    n: Count = 5
+    strategy: Strategy = "greedy"
+
+
+class SampleResponse(BaseModel):
+    texts: list[str]
+
+
+class DecodeRequest(Request):
+    """Exactly one of `z` (a latent vector) or `point` (x, y on the space's 2-D map)."""
+
+    space: SpaceName = "vae"
+    z: Latent | None = None
+    point: Point | None = None
+    strategy: Strategy = "greedy"
+
+    @model_validator(mode="after")
+    def one_location(self) -> DecodeRequest:
+        if (self.z is None) == (self.point is None):
+            raise ValueError("give exactly one of z (a latent vector) or point (x, y on the map)")
+        return self
+
+
+class DecodeResponse(BaseModel):
+    text: str
+    z: list[float]
+    point: list[float] | None = Field(None, description="where z lies on the map, once the map exists")
+
+
+class EncodeRequest(Request):
+    space: SpaceName = "vae"
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
+
+
+class EncodeResponse(BaseModel):
+    mu: list[list[float]]
+    logvar: list[list[float]]
+
+
+class MapResponse(BaseModel):
+    space: SpaceName
+    texts: list[str]
+    points: list[list[float]]
+    explained_variance: list[float] = Field(description="fraction of the corpus's variance along each axis")
+
+
+class ProjectRequest(Request):
+    """Exactly one of `texts` (placed at their posterior means) or `z` (latent vectors)."""
+
+    space: SpaceName = "vae"
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)] | None = None
+    z: Annotated[list[Latent], Field(min_length=1, max_length=MAX_TEXTS)] | None = None
+
+    @model_validator(mode="after")
+    def one_source(self) -> ProjectRequest:
+        if (self.texts is None) == (self.z is None):
+            raise ValueError("give exactly one of texts or z")
+        return self
+
+
+class ProjectResponse(BaseModel):
+    points: list[list[float]]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    latent_dim: int
+    variational: bool
+    paraphrase_scale: float
+
+
+class InfoResponse(BaseModel):
+    vae: ModelInfo
+    ae: ModelInfo
+    dialogue: ModelInfo | None
+    corpus: str
+    corpus_size: int
+    limits: dict[str, float]
+
+
+class ErrorResponse(BaseModel):
+    error: str

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,16 +25,20 @@ from textvae.server.explorer import MAX_CORPUS, load_explorer
 LATENT_DIM = 8  # tiny_config's
 
 
-@pytest.fixture()
-def model_dirs(tmp_path, tiny_config, word_tokenizer):
-    """Saved tiny models: a VAE, its AE twin and a conditional (dialogue) model."""
+def save_tiny_models(folder: Path, config, tokenizer) -> dict[str, Path]:
+    """Untrained models saved under `folder`: a VAE, its AE twin and a conditional (dialogue) model."""
     torch.manual_seed(0)
-    configs = {"vae": tiny_config, "ae": dataclasses.replace(tiny_config, variational=False),
-               "dialogue": dataclasses.replace(tiny_config, type="conditional_vae", condition_dim=16)}
-    for name, config in configs.items():
-        klass = ConditionalTextVAE if config.type == "conditional_vae" else TextVAE
-        klass(config, word_tokenizer).save_pretrained(tmp_path / name)
-    return {name: tmp_path / name for name in configs}
+    configs = {"vae": config, "ae": dataclasses.replace(config, variational=False),
+               "dialogue": dataclasses.replace(config, type="conditional_vae", condition_dim=16)}
+    for name, model_config in configs.items():
+        klass = ConditionalTextVAE if model_config.type == "conditional_vae" else TextVAE
+        klass(model_config, tokenizer).save_pretrained(folder / name)
+    return {name: folder / name for name in configs}
+
+
+@pytest.fixture()
+def model_dirs(tmp_path, tiny_config, word_tokenizer) -> dict[str, Path]:
+    return save_tiny_models(tmp_path, tiny_config, word_tokenizer)
 
 
 @pytest.fixture()

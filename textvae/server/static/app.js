@@ -216,6 +216,8 @@ function line(points, color, width) {
 function draw() {
   const {width, height} = size();
   context.clearRect(0, 0, width, height);
+  Object.assign(canvas.dataset, {corpus: state.map?.points.length || 0, cloud: state.cloudPoints?.length || 0,
+                                 path: state.pathPoints?.length || 0, clicked: state.clicked ? 1 : 0});
   if (!state.map) return;
   context.globalAlpha = 0.55;
   state.map.points.forEach((p) => dot(p, 2.5, COLORS.corpus));
@@ -238,8 +240,6 @@ function draw() {
   context.font = "12px system-ui, sans-serif";
   context.fillText(`PC1 (${pc1} % of the variance) →`, 8, height - 8);
   context.fillText(`↑ PC2 (${pc2} %)`, 8, 16);
-  Object.assign(canvas.dataset, {corpus: state.map.points.length, cloud: state.cloudPoints?.length || 0,
-                                 path: state.pathPoints?.length || 0, clicked: state.clicked ? 1 : 0});
 }
 
 // Sentences under the cursor: corpus points, the paraphrase cloud and the interpolation path.
@@ -306,6 +306,8 @@ const mapRequests = latestOnly("map-status");
 function loadMap(corpusSize) {
   const space = $("map-space").value;
   Object.assign(state, {space, map: null, cloudPoints: null, pathPoints: null, clicked: null});
+  $("map-caption").textContent = "";
+  $("map-decoded").textContent = "Hover over a dot to read its sentence; click anywhere to decode that point.";
   draw();
   const message = `mapping ${corpusSize} sentences (once per space)…`;
   mapRequests(message, () => api(`map?space=${space}`), (data) => {

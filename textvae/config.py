@@ -98,7 +98,9 @@ class DataConfig:
     train: str | None = None
     valid: str | None = None
     test: str | None = None
-    column: int | str = 0  # TSV column index, or the text column of an HF dataset
+    column: int | str = 0  # the text column: an index (TSV, CSV, JSON, Parquet, datasets) or a name (all but TSV)
+    dataset_config: str | None = None  # a Hugging Face dataset's config, for sources that name none (NAME:CONFIG:SPLIT)
+    split: str | None = None  # a Hugging Face dataset's split, for sources that name none (default: train)
     tokenizer: str = "sentencepiece"  # word | sentencepiece
     vocab_size: int = 8000  # sentencepiece pieces, or the most frequent words kept (0 = all)
     lowercase: bool = False
@@ -114,6 +116,10 @@ class DataConfig:
         _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
         _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
         _require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
+        for key in ("dataset_config", "split"):
+            value = getattr(self, key)
+            _require(value is None or (value and ":" not in value), f"data.{key} must be one non-empty name without ':', "
+                     f"got {value!r}")
 
 
 @dataclass
@@ -227,6 +233,12 @@ class TrainConfig:
     save_every: int = 500  # training-state checkpoint every N steps
     log_every: int = 50
     mixed_precision: str = "no"  # no | bf16 | fp16 (fp16 on GPU only)
+    report_to: str = "none"  # experiment trackers, comma-separated: none, all, tensorboard, wandb, mlflow, ...
+
+    @property
+    def trackers(self) -> list[str]:
+        """train.report_to as a list of Accelerate tracker names ([] for none)."""
+        return [] if self.report_to == "none" else [name.strip() for name in self.report_to.split(",")]
 
     def validate(self) -> None:
         _require(self.epochs > 0, f"train.epochs must be > 0, got {self.epochs}")
@@ -239,6 +251,12 @@ class TrainConfig:
         _require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
         _require(self.eval_every is None or self.eval_every > 0, "train.eval_every must be > 0")
         _require(self.mixed_precision in ("no", "bf16", "fp16"), "train.mixed_precision must be no, bf16 or fp16")
+        from accelerate.utils import LoggerType
+
+        known = [tracker.value for tracker in LoggerType]
+        for name in self.trackers:
+            _require(name in known, f"unknown train.report_to tracker '{name}'{closest(name, known)}; choose none or "
+                     f"any of: {', '.join(known)}")
         from transformers import SchedulerType
 
         names = [s.value for s in SchedulerType]

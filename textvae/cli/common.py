@@ -1,4 +1,4 @@
-"""Shared CLI pieces: --model / --json / --jsonl options, decoding options, output printing and streaming."""
+"""Shared CLI pieces: --model / --device / --json / --jsonl options, decoding options, output printing and streaming."""
 
 from __future__ import annotations
 
@@ -12,6 +12,51 @@ PROGRESS_MIN = 1_000  # a progress bar (on a terminal) for outputs at least this
 
 def add_model_arg(parser) -> None:
     parser.add_argument("--model", default=None, help="saved model folder (default: the bundled model)")
+
+
+def add_device_arg(parser) -> None:
+    parser.add_argument("--device", default=None,
+                        help="where the model runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)")
+
+
+def _cuda_problem(index: int | None) -> str | None:
+    import torch
+
+    if not torch.cuda.is_available():
+        return "CUDA is not available here (no NVIDIA GPU, or a CPU-only build of torch)"
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        return f"this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}"
+    return None
+
+
+def _mps_problem(index: int | None) -> str | None:
+    import torch
+
+    return None if torch.backends.mps.is_available() else "MPS (an Apple GPU) is not available here"
+
+
+DEVICE_PROBLEMS = {"cpu": lambda index: None, "cuda": _cuda_problem, "mps": _mps_problem}
+
+
+def resolve_device(name: str | None):
+    """The torch.device a command runs on: `name` checked against this machine, else cuda when available, else cpu."""
+    import torch
+
+    from textvae.errors import TextVAEError
+
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in DEVICE_PROBLEMS:
+        raise TextVAEError(f"--device {name}: choose cpu, cuda, cuda:N or mps")
+    problem = DEVICE_PROBLEMS[device.type](device.index)
+    if problem:
+        raise TextVAEError(f"--device {name}: {problem}")
+    return device
 
 
 def add_json_arg(parser, stream: bool = False) -> None:
@@ -52,10 +97,12 @@ def seed(args) -> None:
         torch.manual_seed(args.seed)
 
 
-def load_model(args):
+def load_model(args, folder=None):
+    """The model of --model (or `folder`) on --device."""
     from textvae import TextVAE
 
-    return TextVAE.from_pretrained(args.model)
+    device = resolve_device(getattr(args, "device", None))
+    return TextVAE.from_pretrained(folder or args.model, device=device)
 
 
 def emit(args, payload, lines: list[str]) -> None:

@@ -12,7 +12,7 @@ LABELS = {
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_json_arg, add_model_arg
 
     p = sub.add_parser("contrast", help="deterministic (AE) vs sampled (VAE) outputs side by side")
     add_model_arg(p)
@@ -21,18 +21,18 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=5, help="samples per row")
     p.add_argument("--seed", type=int, default=None)
     add_json_arg(p)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from textvae import TextVAE
     from textvae.apps import contrast
     from textvae.cli.common import emit, load_model, seed
     from textvae.models.registry import DEFAULT_AE, default_model_path
 
     seed(args)
     vae = load_model(args)
-    ae = TextVAE.from_pretrained(args.ae_model or default_model_path(DEFAULT_AE))
+    ae = load_model(args, args.ae_model or default_model_path(DEFAULT_AE))
     result = contrast(vae, ae, args.text, n=args.n)
     emit(args, result, format_contrast(result))
     return 0

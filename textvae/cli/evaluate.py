@@ -4,14 +4,15 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_json_arg, add_model_arg
 
     p = sub.add_parser("evaluate", help="-ELBO, reconstruction, KL and PPL on a data file",
                        description="Evaluate a saved model: -ELBO, reconstruction and KL in nats per sentence, "
                                    "PPL per token (words + EOS). Sentences are not truncated.")
     add_model_arg(p)
-    p.add_argument("--data", required=True, help="text file, TSV file or dataset name")
-    p.add_argument("--column", default="0", help="TSV column index or dataset column name (default 0)")
+    p.add_argument("--data", required=True,
+                   help="a .txt, .tsv, .csv, .json, .jsonl or .parquet file, or a dataset NAME[:SPLIT] or NAME:CONFIG:SPLIT")
+    p.add_argument("--column", default="0", help="the text column: an index or a name (TSV: index only; default 0)")
     p.add_argument("--source-column", default=None,
                    help="conditional models: the TSV column (or dataset column) holding the source")
     p.add_argument("--dialogue", action="store_true",
@@ -29,6 +30,7 @@ def add_parser(sub) -> None:
                         "on a CPU with AMX and within 0.001 nats of fp32 on PTB (default fp32)")
     p.add_argument("--seed", type=int, default=0)
     add_json_arg(p)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 

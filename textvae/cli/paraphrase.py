@@ -1,16 +1,20 @@
-"""textvae paraphrase [--model DIR] TEXT -n 5 [--scale S] [--json | --jsonl]"""
+"""textvae paraphrase [--model DIR] (TEXT | --input FILE | --input -) -n 5 [--scale S] [--json | --jsonl]"""
 
 from __future__ import annotations
 
+INPUT_CHUNK = 64  # lines of --input read at a time
+
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_decoding_args, add_json_arg, add_model_arg
+    from textvae.cli.common import add_decoding_args, add_device_arg, add_json_arg, add_model_arg
 
     p = sub.add_parser("paraphrase", help="paraphrases by sampling z around the sentence's posterior",
                        description="Draw z = mu + S * sigma * eps around TEXT's posterior, decode, drop duplicates "
-                                   "and the input, rerank by similarity to the input.")
+                                   "and the input, rerank by similarity to the input. With --input, one block of "
+                                   "paraphrases per line of the file (or of standard input for -).")
     add_model_arg(p)
-    p.add_argument("text", metavar="TEXT")
+    p.add_argument("text", nargs="?", default=None, metavar="TEXT")
+    p.add_argument("--input", default=None, metavar="FILE", help="paraphrase each line of FILE (- for standard input)")
     p.add_argument("-n", type=int, default=5, help="number of paraphrases")
     p.add_argument("--scale", type=float, default=None,
                    help="S: 0 = deterministic reconstruction, larger = more varied (default: the model's own, "
@@ -18,23 +22,46 @@ def add_parser(sub) -> None:
     p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of similarity order")
     add_decoding_args(p)
     add_json_arg(p, stream=True)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from textvae.apps.similarity import cosine_to
-    from textvae.cli.common import check_json_size, decoding_options, emit, load_model, seed, stream
+    from textvae.cli.common import check_json_size, emit, load_model, seed, stream
+    from textvae.data.corpus import iter_input_chunks
+    from textvae.errors import TextVAEError
 
+    if (args.text is None) == (args.input is None):
+        raise TextVAEError("give the text to paraphrase as TEXT or as --input FILE (one text per line), one of the two")
     check_json_size(args, args.n)
     seed(args)
     model = load_model(args)
-    outputs = model.paraphrase(args.text, n=args.n, scale=args.scale, strategy=args.strategy,
-                               rerank=not args.no_rerank, **decoding_options(args))
-    scores = cosine_to(model, args.text, outputs)
-    rows = ({"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, scores))
-    if not outputs and not (args.json or args.jsonl):
-        emit(args, {}, ["(no paraphrase differs from the input)"])
+    if args.input is None:
+        rows = _paraphrases(model, args.text, args)
+        if not rows and not (args.json or args.jsonl):
+            emit(args, {}, ["(no paraphrase differs from the input)"])
+            return 0
+        stream(args, iter(rows), len(rows), lambda r: f"{r['similarity']:.2f}  {r['text']}",
+               lambda rs: {"input": args.text, "scale": model.paraphrase_scale(args.scale), "paraphrases": rs})
         return 0
-    stream(args, rows, len(outputs), lambda r: f"{r['similarity']:.2f}  {r['text']}",
-           lambda rs: {"input": args.text, "scale": model.paraphrase_scale(args.scale), "paraphrases": rs})
+    scale = model.paraphrase_scale(args.scale)
+    blocks = ({"input": text, "scale": scale, "paraphrases": _paraphrases(model, text, args)}
+              for chunk in iter_input_chunks(args.input, INPUT_CHUNK) for text in chunk)
+    stream(args, blocks, 0, _block, lambda rs: {"scale": scale, "results": rs})
     return 0
+
+
+def _paraphrases(model, text: str, args) -> list[dict]:
+    """[{"text", "similarity"}] for `text`, as the options in `args` ask."""
+    from textvae.apps.similarity import cosine_to
+    from textvae.cli.common import decoding_options
+
+    outputs = model.paraphrase(text, n=args.n, scale=args.scale, strategy=args.strategy,
+                               rerank=not args.no_rerank, **decoding_options(args))
+    return [{"text": t, "similarity": round(s, 4)} for t, s in zip(outputs, cosine_to(model, text, outputs))]
+
+
+def _block(record: dict) -> str:
+    """One input and its paraphrases, as text."""
+    lines = [f"{p['similarity']:.2f}  {p['text']}" for p in record["paraphrases"]] or ["(no paraphrase differs from the input)"]
+    return "\n".join([record["input"], *(f"  {line}" for line in lines)])

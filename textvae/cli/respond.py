@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_decoding_args, add_json_arg
+    from textvae.cli.common import add_decoding_args, add_device_arg, add_json_arg
 
     p = sub.add_parser("respond", help="varied responses (or paraphrases) from a conditional VAE",
                        description="Draw n latents z ~ p(z | TEXT) from a conditional model and decode each. "
@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=5, help="number of responses")
     add_decoding_args(p)
     add_json_arg(p, stream=True)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_decoding_args, add_json_arg, add_model_arg
+    from textvae.cli.common import add_decoding_args, add_device_arg, add_json_arg, add_model_arg
 
     p = sub.add_parser("sample", help="decode sentences from prior samples z ~ N(0, I)",
                        description="Decode n prior samples, written as they are made (flat memory for any n).")
@@ -12,6 +12,7 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=5, help="number of sentences")
     add_decoding_args(p, default_strategy=None)
     add_json_arg(p, stream=True)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 

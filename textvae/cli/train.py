@@ -20,8 +20,10 @@ def run(args) -> int:
 
     from textvae.config import load_experiment
     from textvae.training import train
+    from textvae.training.allocator import keep_freed_memory
 
     config = load_experiment(args.config, args.overrides)
+    keep_freed_memory()  # this process only trains: steps reuse freed blocks instead of page-faulting fresh ones
     model = train(config, args.output, resume=args.resume, show_progress=not args.quiet)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun / accelerate launch only rank 0 reports
         return 0

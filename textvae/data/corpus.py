@@ -1,85 +1,71 @@
-"""Read raw text: sentence-per-line files, TSV columns, or any Hugging Face dataset name."""
+"""Texts, (source, target) pairs and dialogue turns from any data source (textvae.data.sources): cleaned,
+with empty lines dropped, and read only as far as a `limit` asks."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
+from textvae.data.sources import Column, iter_rows, read_lines
+from textvae.data.tokenizers import normalize
 from textvae.errors import DataError
 
-TSV_SUFFIXES = (".tsv", ".tab")
+STDIN = "-"  # the input source that names standard input
 
 
-def _read_lines(path: Path) -> list[str]:
-    """Lines of a UTF-8 file; a bad byte is reported with the file and line number."""
-    lines = []
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                lines.append(raw.decode("utf-8").rstrip("\r\n"))
-            except UnicodeDecodeError as err:
-                raise DataError(f"{path}:{number}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    return lines
+def clean(text: str) -> str:
+    """Whitespace collapsed to single spaces, ends stripped."""
+    return " ".join(text.split())
 
 
-def _column(lines: list[str], column: int | str, path: Path) -> list[str]:
-    if not isinstance(column, int):
-        raise DataError(f"{path}: a TSV column must be given by index (data.column: 0, 1, ...), got '{column}'")
-    texts = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split("\t")
-        if column >= len(fields):
-            raise DataError(f"{path}:{number}: has {len(fields)} tab-separated column(s), column {column} requested")
-        texts.append(fields[column])
-    return texts
+def iter_texts(spec: str | Path, column: Column = 0, streaming: bool = False) -> Iterator[str]:
+    """The cleaned texts of one column of a file or dataset, empty ones included, read lazily."""
+    return (clean(text) for (text,) in iter_rows(spec, (column,), streaming))
 
 
-def _load_hf(spec: str, column: int | str) -> list[str]:
-    """'name' or 'name:split' (default split 'train') through datasets.load_dataset."""
-    import datasets
-
-    name, _, split = spec.rpartition(":") if ":" in spec else (spec, "", "")
-    try:
-        dataset = datasets.load_dataset(name, split=split or "train")
-    except Exception as err:  # datasets raises many types for a missing name or no network
-        raise DataError(f"'{spec}' is neither a file nor a loadable Hugging Face dataset: {str(err).splitlines()[0]}") from None
-    key = column if isinstance(column, str) else dataset.column_names[column]
-    if key not in dataset.column_names:
-        raise DataError(f"dataset '{spec}' has no column '{key}'; columns: {', '.join(dataset.column_names)}")
-    return [str(text) for text in dataset[key]]
-
-
-def looks_like_path(spec: str) -> bool:
-    """True for strings that cannot be an HF dataset name ('owner/name[:split]')."""
-    return spec.endswith((".txt", ".json", ".jsonl", ".csv", *TSV_SUFFIXES)) or spec.startswith((".", "/", "~")) or spec.count("/") > 1
-
-
-def load_texts(spec: str | Path, column: int | str = 0, drop_empty: bool = True) -> list[str]:
-    """All texts of a data source, stripped; empty lines are dropped with a warning.
-
-    A path ending in .tsv/.tab yields `column` of each line; any other existing file is one text per
-    line; anything else (a hub name or a local dataset folder) goes to `datasets.load_dataset` as
-    'name[:split]'.
-    """
-    path = Path(spec)
-    if path.is_file():
-        lines = _read_lines(path)
-        texts = _column(lines, column, path) if path.suffix.lower() in TSV_SUFFIXES else lines
-        where = str(path)
-    elif looks_like_path(str(spec)) and not Path(str(spec).rsplit(":", 1)[0]).is_dir():
-        raise DataError(f"data file not found: {spec}")
-    else:
-        texts = _load_hf(str(spec), column)
-        where = str(spec)
-    texts = [" ".join(text.split()) for text in texts]
-    if drop_empty:
-        kept = [text for text in texts if text]
-        if len(kept) < len(texts):
-            warnings.warn(f"{where}: skipped {len(texts) - len(kept)} empty line(s)", stacklevel=2)
-        texts = kept
+def load_texts(spec: str | Path, column: Column = 0, drop_empty: bool = True, limit: int | None = None) -> list[str]:
+    """The texts of a data source (textvae.data.sources says which), cleaned; empty ones are dropped with a
+    warning. With `limit`, only the first `limit` texts are read (a dataset is then streamed)."""
+    texts, empty = [], 0
+    for text in iter_texts(spec, column, streaming=limit is not None):
+        if text or not drop_empty:
+            texts.append(text)
+            if len(texts) == limit:
+                break
+        else:
+            empty += 1
+    if empty:
+        warnings.warn(f"{spec}: skipped {empty} empty line(s)", stacklevel=2)
     if not texts:
-        raise DataError(f"{where}: no text found (the file or dataset is empty)")
+        raise DataError(f"{spec}: no text found (the file or dataset is empty)")
     return texts
+
+
+def iter_input_chunks(source: str | Path, size: int) -> Iterator[list[str]]:
+    """The texts of a file, or of standard input for '-', one per line, cleaned, in lists of at most `size`,
+    read as they are needed; empty lines (control characters only included) are skipped with a warning at the end."""
+    stdin = str(source) == STDIN
+    if not stdin and not Path(source).is_file():
+        raise DataError(f"input file not found: {source}")
+    name = "<stdin>" if stdin else str(source)
+    with contextlib.nullcontext(sys.stdin.buffer) if stdin else Path(source).open("rb") as handle:
+        chunk, empty = [], 0
+        for line in read_lines(handle, name):
+            text = clean(line)
+            if not normalize(text, False):
+                empty += 1
+                continue
+            chunk.append(text)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+    if empty:
+        warnings.warn(f"{name}: skipped {empty} empty line(s)", stacklevel=2)
 
 
 def validation_start(count: int, fraction: float) -> int:
@@ -88,14 +74,25 @@ def validation_start(count: int, fraction: float) -> int:
     return count - max(1, int(count * fraction))
 
 
-def load_pairs(spec: str | Path, source_column: int | str, target_column: int | str) -> tuple[list[str], list[str]]:
-    """(sources, targets) from two columns of one data source; pairs with an empty side are dropped."""
-    sources = load_texts(spec, source_column, drop_empty=False)
-    targets = load_texts(spec, target_column, drop_empty=False)
-    kept = [(s, t) for s, t in zip(sources, targets) if s and t]
-    if not kept:
+def load_pairs(spec: str | Path, source_column: Column, target_column: Column,
+               limit: int | None = None) -> tuple[list[str], list[str]]:
+    """(sources, targets) from two columns of one data source; pairs with an empty side are dropped.
+    With `limit`, reading stops after that many pairs."""
+    rows = iter_rows(spec, (source_column, target_column), streaming=limit is not None)
+    sources, targets, read = [], [], 0
+    for source, target in rows:
+        read += 1
+        source, target = clean(source), clean(target)
+        if source and target:
+            sources.append(source)
+            targets.append(target)
+            if len(sources) == limit:
+                break
+    if not read:
+        raise DataError(f"{spec}: no text found (the file or dataset is empty)")
+    if not sources:
         raise DataError(f"{spec}: no (source, target) pair with both sides non-empty")
-    return [s for s, _ in kept], [t for _, t in kept]
+    return sources, targets
 
 
 def context_of(turns: list[str], turns_kept: int = 1) -> str:

@@ -6,6 +6,9 @@ serves such blocks with fresh mmap'd pages and unmaps them on free, so each step
 them again: on this project's AMD EPYC 4.5-5% of training time was spent in the kernel (0.5-1% after
 this) and steps ran 3-5% faster, peak RSS unchanged within 50 MB (docs/RESULTS.md, session 8);
 `textvae evaluate`'s IW passes ran about 4% faster (session 9). Off glibc (macOS, musl) nothing changes.
+
+The setting holds for the whole process, so only command-line entry points (`textvae train`, `textvae
+evaluate`) call it; library code (the Trainer, a notebook or server that imports textvae) never does.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ SETTINGS = ((M_MMAP_MAX, 0),  # large blocks come from the heap, whose freed mem
 
 
 def keep_freed_memory() -> bool:
-    """Set glibc's malloc for a training or evaluation process (process-wide, for every allocation after the call);
-    whether it applied: False off glibc or with TEXTVAE_KEEP_FREED_MEMORY=0 in the environment."""
+    """Set glibc's malloc for a training or evaluation process (process-wide, for every allocation after the call;
+    for entry points only); whether it applied: False off glibc or with TEXTVAE_KEEP_FREED_MEMORY=0."""
     if os.environ.get("TEXTVAE_KEEP_FREED_MEMORY", "1") == "0":
         return False
     try:

@@ -26,13 +26,14 @@ from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.data.corpus import load_dialogue_pairs, load_pairs, validation_start
+from textvae.data.sources import with_dataset_defaults
 from textvae.errors import CheckpointError, ConfigError, TextVAEError
 from textvae.io import WEIGHTS_FILE, atomic_write_text, read_model_config
 from textvae.machine import warn_if_emulated_bf16
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
 from textvae.objectives import build_beta_schedule, elbo_loss
-from textvae.training.allocator import keep_freed_memory
+from textvae.training import tracking
 from textvae.training.checkpoint import (
     existing_checkpoint,
     load_training_state,
@@ -43,7 +44,6 @@ from textvae.training.checkpoint import (
 from textvae.training.features import attach_cached_features
 
 CHECKPOINT_DIR = "checkpoint"
-METRICS_FILE = "metrics.jsonl"
 EXPERIMENT_FILE = "experiment.yaml"
 
 
@@ -56,7 +56,8 @@ class Trainer:
         self.show_progress = show_progress
         # torchrun / `accelerate launch` on a machine without GPUs: DDP over CPU processes (gloo)
         cpu_ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-        self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision, cpu=cpu_ddp)
+        self.accelerator = Accelerator(mixed_precision=config.train.mixed_precision, cpu=cpu_ddp,
+                                       **tracking.accelerator_options(config.train, self.output))
         if config.train.mixed_precision == "bf16":
             warn_if_emulated_bf16(self.accelerator.device.type, "--set train.mixed_precision=no")
         if self.output.exists() and not self.output.is_dir():
@@ -70,22 +71,24 @@ class Trainer:
         models. Validation is held out from training when data.valid_fraction asks for it."""
         data = self.config.data
 
-        def load(spec: str) -> tuple[list[str], list[str] | None]:
+        def load(spec: str, limit: int | None = None) -> tuple[list[str], list[str] | None]:
+            spec = with_dataset_defaults(spec, data.dataset_config, data.split)
             if data.dialogue:
                 sources, texts = load_dialogue_pairs(spec, self.config.model.context_turns)
                 return texts, sources
             if data.source_column is not None:
-                sources, texts = load_pairs(spec, data.source_column, data.column)
+                sources, texts = load_pairs(spec, data.source_column, data.column, limit)
                 return texts, sources
-            return load_texts(spec, data.column), None
+            return load_texts(spec, data.column, limit=limit), None
 
         def cut(part, start=None, stop=None):
             texts, sources = part
             return texts[start:stop], sources[start:stop] if sources is not None else None
 
-        train = load(data.train)
         if data.valid:
-            return cut(train, stop=data.max_examples), load(data.valid)
+            return cut(load(data.train, data.max_examples), stop=data.max_examples), load(data.valid)
+        # a held-out fraction is the end of the whole source: read it all; else only the examples kept
+        train = load(data.train, None if data.valid_fraction else data.max_examples)
         if data.valid_fraction:
             split = validation_start(len(train[0]), data.valid_fraction)
             return cut(cut(train, stop=split), stop=data.max_examples), cut(train, start=split)
@@ -104,13 +107,13 @@ class Trainer:
     def train(self, resume: bool = False) -> TextVAE:
         cfg = self.config
         acc = self.accelerator
-        keep_freed_memory()  # process-wide: steps reuse freed blocks instead of page-faulting fresh ones
         set_seed(cfg.train.seed)
         self.output.mkdir(parents=True, exist_ok=True)
+        tracking.start(acc, cfg, self.output)
         if acc.is_main_process:
             atomic_write_text(self.output / EXPERIMENT_FILE, yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
             if not resume:  # a fresh run in a used folder starts its own log (a resumed one appends)
-                (self.output / METRICS_FILE).unlink(missing_ok=True)
+                (self.output / tracking.METRICS_FILE).unlink(missing_ok=True)
         (train_texts, train_sources), valid = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
         train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
@@ -184,6 +187,11 @@ class Trainer:
         if valid_set is None or state["best"] == math.inf:
             self._save_model(model)  # no validation: the last weights are the model
         self._checkpoint(model, optimizer, scheduler, state)
+        if acc.is_main_process:  # (imported here: the curves module also runs as `python -m`)
+            from textvae.training.curves import plot_training_curves
+
+            plot_training_curves(self.output)
+        tracking.finish(acc)
         acc.wait_for_everyone()
         return TextVAE.from_pretrained(self.output, device=acc.device)
 
@@ -238,8 +246,9 @@ class Trainer:
     # ---- files ------------------------------------------------------------------------------
     def _log(self, record: dict) -> None:
         if self.accelerator.is_main_process:
-            with (self.output / METRICS_FILE).open("a", encoding="utf-8") as handle:
+            with (self.output / tracking.METRICS_FILE).open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"time": time.time(), **record}) + "\n")
+        tracking.log(self.accelerator, record)
 
     def _save_model(self, model) -> None:
         if self.accelerator.is_main_process:

@@ -25,7 +25,7 @@ from textvae.image.metrics import iw_nll, train_classifier, validity
 from textvae.image.vqvae import VectorQuantizer
 
 torch.set_num_threads(1)
-ALL = ["ae", "vae", "conv-vae", "beta-vae", "cvae", "vqvae", "dae"]
+ALL = ["ae", "vae", "conv-vae", "beta-vae", "cvae", "vqvae", "dae", "hvae"]
 
 
 @pytest.fixture(scope="module")

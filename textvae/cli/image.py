@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     image_sub = p.add_subparsers(dest="image_command", required=True, metavar="SUBCOMMAND")
 
     t = image_sub.add_parser("train", help="train an image model and save it (config.json + model.safetensors)")
-    t.add_argument("--model", required=True, help="ae | vae | conv-vae | beta-vae | cvae | vqvae | dae")
+    t.add_argument("--model", required=True, help="ae | vae | conv-vae | beta-vae | cvae | vqvae | dae | hvae")
     t.add_argument("--data", default="digits", help="digits (default, offline) | mnist | fashion-mnist")
     t.add_argument("--data-dir", default=None, help="folder with the idx(.gz) files (mnist / fashion-mnist)")
     t.add_argument("--epochs", type=int, default=10)

@@ -11,7 +11,7 @@ from textvae.config import _require
 class ImageModelConfig:
     """The architecture of one image model; `model` names it in the image-model registry."""
 
-    model: str = "vae"  # ae | vae | conv-vae | beta-vae | cvae | vqvae | dae
+    model: str = "vae"  # ae | vae | conv-vae | beta-vae | cvae | vqvae | dae | hvae
     channels: int = 1
     height: int = 28
     width: int = 28
@@ -30,10 +30,12 @@ class ImageModelConfig:
     noise: str = "gaussian"  # DAE: gaussian | mask
     noise_std: float = 0.5  # DAE gaussian noise (pixels are clipped to [0, 1])
     mask_prob: float = 0.5  # DAE masking noise: share of pixels set to 0
+    top_latent_dim: int = 10  # HVAE: size of the upper latent z2 (latent_dim is the lower z1)
+    top_hidden_dim: int = 200  # HVAE: width of the bottom-up layer to z2 and of the top-down net p(z1 | z2)
 
     def validate(self) -> None:
         for name in ("channels", "height", "width", "latent_dim", "hidden_dim", "conv_channels", "num_classes",
-                     "codebook_size"):
+                     "codebook_size", "top_latent_dim", "top_hidden_dim"):
             value = getattr(self, name)
             _require(value > 0, f"image model {name} must be > 0, got {value}")
         _require(self.arch in ("mlp", "conv"), f"image model arch must be 'mlp' or 'conv', got '{self.arch}'")

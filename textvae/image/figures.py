@@ -111,3 +111,34 @@ def save_bar_table(names: list[str], values: list[float], path: Path, ylabel: st
     if title:
         ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+def save_grid_panels(panels: list[tuple[Tensor, int, str]], path: Path, columns: int = 2, title: str = "") -> Path:
+    """Several image grids in one figure: a list of (images (N, C, H, W), images per row, panel title)."""
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (images, nrow, name) in zip(axes.flat, panels):
+        ax.imshow(_tile(images, nrow), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_roc_curves(panels: dict[str, dict[str, tuple[list[float], list[float]]]], path: Path, title: str = "") -> Path:
+    """ROC curves side by side: {panel title: {score name: (false-positive rates, true-positive rates)}}."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for ax, (name, curves) in zip(axes[0], panels.items(), strict=True):
+        for label, (fpr, tpr) in curves.items():
+            ax.plot(fpr, tpr, lw=1.2, label=label)
+        ax.plot([0, 1], [0, 1], ls=":", color="gray", lw=0.8)
+        ax.set_xlabel("false-positive rate (in-distribution flagged)")
+        ax.set_ylabel("true-positive rate (OOD flagged)")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

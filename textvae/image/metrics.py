@@ -11,28 +11,28 @@ from torch import Tensor, nn
 
 from textvae.errors import ConfigError
 from textvae.image.data import ImageData
-from textvae.latent import standard_normal_log_prob
+
+
+def iw_nll_per_image(model, x: Tensor, y: Tensor | None, num_samples: int) -> Tensor:
+    """-log p(x) per image from K importance samples (Burda et al. 2016), (B,):
+    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K.
+    Needs a model with log_importance_weights() (VAE, conv-VAE, β-VAE, CVAE, HVAE)."""
+    if not getattr(model, "gaussian_latent", False):
+        raise ConfigError(f"IW-NLL needs a Gaussian-latent model, not '{model.config.model}'")
+    log_w = model.log_importance_weights(x, y, num_samples)  # (K, B)
+    return -(torch.logsumexp(log_w, 0) - math.log(num_samples))
 
 
 @torch.no_grad()
 def iw_nll(model, data: ImageData, num_samples: int = 100, batch_size: int = 100, seed: int = 0) -> float:
-    """-log p(x) per image, estimated with K importance samples from q(z|x) (Burda et al. 2016):
-    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K.
-    Needs a model with posterior() and reconstruction_nll() (VAE, conv-VAE, β-VAE, CVAE)."""
-    if not getattr(model, "gaussian_latent", False):
-        raise ConfigError(f"IW-NLL needs a Gaussian-latent model, not '{model.config.model}'")
+    """The mean of iw_nll_per_image over a data set, in nats per image."""
     was_training = model.training
     model.eval()
     torch.manual_seed(seed)
     total = 0.0
     for i in range(0, len(data), batch_size):
-        x = data.images[i:i + batch_size].to(model.device)
-        y = data.labels[i:i + batch_size].to(model.device)
-        x, y = model.check(x, y)
-        q = model.posterior(x, y)
-        z = q.rsample(num_samples)  # (K, B, D)
-        log_w = -model.reconstruction_nll(x, z, y) + standard_normal_log_prob(z) - q.log_prob(z)
-        total += -(torch.logsumexp(log_w, 0) - math.log(num_samples)).sum().item()
+        x, y = model.check(data.images[i:i + batch_size].to(model.device), data.labels[i:i + batch_size].to(model.device))
+        total += iw_nll_per_image(model, x, y, num_samples).sum().item()
     model.train(was_training)
     return total / max(len(data), 1)
 

@@ -21,7 +21,7 @@ from textvae.errors import CheckpointError, ConfigError, DataError, require_coun
 from textvae.image.config import ImageModelConfig
 from textvae.image.data import check_images
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
-from textvae.latent import DiagonalGaussian
+from textvae.latent import DiagonalGaussian, standard_normal_log_prob
 from textvae.objectives import LossTerms, elbo_loss
 from textvae.registry import Registry
 
@@ -111,7 +111,7 @@ class ImageModel(nn.Module):
 
     defaults: dict[str, Any] = {}
     conditional = False  # needs labels (CVAE)
-    gaussian_latent = False  # has posterior() / reconstruction_nll() (IW-NLL applies)
+    gaussian_latent = False  # has log_importance_weights() (IW-NLL applies) and a KL in its loss
 
     def __init__(self, config: ImageModelConfig) -> None:
         super().__init__()
@@ -282,6 +282,12 @@ class VAE(ImageModel):
     def reconstruction_nll(self, x: Tensor, z: Tensor, y: Tensor | None = None) -> Tensor:
         """-log p(x|z) for z of shape (B, D) or (K, B, D) -> (B,) or (K, B)."""
         return bernoulli_nll(self.decoder_logits(z, y), x)
+
+    def log_importance_weights(self, x: Tensor, y: Tensor | None, num_samples: int) -> Tensor:
+        """log p(x|z_k) + log p(z_k) - log q(z_k|x) for K draws z_k ~ q(z|x): (K, B)."""
+        q = self.posterior(x, y)
+        z = q.rsample(num_samples)
+        return -self.reconstruction_nll(x, z, y) + standard_normal_log_prob(z) - q.log_prob(z)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.posterior(x, y).mu

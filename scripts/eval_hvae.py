@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (train images, epochs); quick: much smaller. Fashion-MNIST uses the first 20k of its 60k training images.
 SETTINGS = {
     "fashion-mnist": {"full": (20000, 10), "quick": (1000, 1)},
-    "mnist": {"full": (None, 30), "quick": (1000, 1)},
+    "mnist": {"full": (None, 20), "quick": (1000, 1)},
 }
 LEVEL_ROWS, LEVEL_COLUMNS = 6, 8
 
@@ -124,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--iw-samples", type=int, default=None, help="default 1000 (quick: 20)")
-    parser.add_argument("--iw-images", type=int, default=1000, help="test images for the IW-NLL")
+    parser.add_argument("--iw-images", type=int, default=500, help="test images for the IW-NLL")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)

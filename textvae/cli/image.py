@@ -1,4 +1,5 @@
-"""textvae image train --model NAME --data NAME [...] | textvae image demo [--out DIR]"""
+"""textvae image train --model NAME --data NAME [...] | textvae image score --model DIR --data NAME [...]
+| textvae image demo [--out DIR]"""
 
 from __future__ import annotations
 
@@ -28,6 +29,20 @@ def add_parser(sub) -> None:
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(run=run_train)
 
+    s = image_sub.add_parser("score", help="anomaly / out-of-distribution score per image (higher = less like the "
+                                           "training data)")
+    s.add_argument("--model", required=True, help="image model folder (config.json + model.safetensors)")
+    s.add_argument("--data", required=True, help="digits | mnist | fashion-mnist")
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--split", choices=("test", "train"), default="test")
+    s.add_argument("--limit", type=int, default=None, help="score only the first N images of the split")
+    s.add_argument("--method", default="elbo", help="elbo | iw_nll | reconstruction | likelihood_ratio | complexity")
+    s.add_argument("--background", default=None, help="background model folder (for likelihood_ratio)")
+    s.add_argument("--samples", type=int, default=None, help="posterior samples per image (default: per method)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="one JSON object instead of 'index<TAB>label<TAB>score' lines")
+    s.set_defaults(run=run_score)
+
     d = image_sub.add_parser("demo", help="train each model briefly and write the explanatory PNGs")
     d.add_argument("--out", default="image_demo", help="folder for the PNGs and summary.json")
     d.add_argument("--data", default="digits")
@@ -50,6 +65,12 @@ def run_train(args) -> int:
         keys, value = parse_override(item)
         overrides[".".join(keys)] = value
     return train_from_args(args, overrides)
+
+
+def run_score(args) -> int:
+    from textvae.image.cli_support import score_from_args
+
+    return score_from_args(args)
 
 
 def run_demo(args) -> int:

@@ -1,4 +1,5 @@
-"""The library side of `textvae image train`: build, train, evaluate and save one model."""
+"""The library side of `textvae image train` (build, train, evaluate and save one model) and of
+`textvae image score` (one anomaly score per image of a data set)."""
 
 from __future__ import annotations
 
@@ -55,4 +56,27 @@ def train_from_args(args, overrides: dict[str, Any]) -> int:
                              beta_schedule=args.beta_schedule)
     train_and_save(args.model, args.data, args.output, args.data_dir, overrides, train, args.train_limit,
                    args.test_limit, args.iw_samples, log=(lambda _msg: None) if args.quiet else print)
+    return 0
+
+
+def score_from_args(args) -> int:
+    from textvae.errors import ConfigError
+    from textvae.image.models import ImageModel
+    from textvae.image.scores import IMAGE_SCORES, score_images
+
+    torch.set_num_threads(1)
+    IMAGE_SCORES.get(args.method)  # fail fast on a bad name before loading anything
+    if args.limit is not None and args.limit <= 0:
+        raise ConfigError(f"--limit must be > 0, got {args.limit}")
+    model = ImageModel.from_pretrained(args.model)
+    background = ImageModel.from_pretrained(args.background) if args.background else None
+    train, test = load_image_data(args.data, args.data_dir)
+    data = (train if args.split == "train" else test).subset(args.limit)
+    scores = score_images(model, data, args.method, background, args.samples, seed=args.seed).tolist()
+    if args.json:
+        print(json.dumps({"method": args.method, "data": args.data, "split": args.split,
+                          "mean": sum(scores) / max(len(scores), 1), "scores": [round(s, 4) for s in scores]}))
+    else:
+        for index, (label, score) in enumerate(zip(data.labels.tolist(), scores, strict=True)):
+            print(f"{index}\t{label}\t{score:.4f}")
     return 0

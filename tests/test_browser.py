@@ -81,13 +81,16 @@ def test_the_page_paraphrases_interpolates_and_decodes_the_map(page_url, tmp_pat
             page.wait_for_function("document.getElementById('map').dataset.clicked == 1")
             assert "→" in page.inner_text("#map-decoded")
 
-            # deterministic vs sampled, and dialogue replies (a dialogue model is loaded)
+            # deterministic vs sampled, dialogue replies (a dialogue model is loaded) and an analogy
             page.click("#contrast-run")
             page.wait_for_selector("#contrast dd")
             assert page.locator("#contrast dt").count() == 5
             assert page.is_visible("#respond-run")
             page.click("#respond-run")
             page.wait_for_function("document.querySelectorAll('#replies li').length === 5")
+
+            page.click("#analogy-run")
+            page.wait_for_function("document.querySelectorAll('#analogy dd').length === 2")
 
             # the autoencoder's space has its own map; the interpolation path is redrawn in it
             page.select_option("#map-space", "ae")

@@ -101,6 +101,15 @@ def test_contrast_sample_encode_and_decode(client, explorer):
     assert decoded["point"] is None  # no map made yet
 
 
+def test_analogy_in_both_spaces_and_a_shift_along_an_attribute_vector(client):
+    answers = post(client, "analogy", {"a": "the market fell", "b": "the market rose", "c": "stocks fell"})
+    assert isinstance(answers["vae"], str) and isinstance(answers["ae"], str)
+    shifted = post(client, "shift", {"space": "ae", "text": "stocks fell", "with_texts": ["prices rose"],
+                                     "without_texts": ["prices fell"], "strength": 0.0})
+    assert shifted["shifted"] == post(client, "decode", {"space": "ae", "z": post(
+        client, "encode", {"space": "ae", "texts": ["stocks fell"]})["mu"][0]})["text"]
+
+
 def test_the_map_is_made_once_and_any_point_of_it_decodes(client, explorer):
     first = client.get("/api/map").json()
     assert len(first["points"]) == len(first["texts"]) == len(explorer.corpus)
@@ -173,6 +182,9 @@ BAD_REQUESTS = [
     ("interpolate", {"a": "x", "b": "y", "steps": 1}, "steps: Input should be greater than or equal to 2"),
     ("interpolate", {"a": "x", "b": "y", "steps": 1_000_000}, "steps: Input should be less than or equal to 100"),
     ("contrast", {"text": "x", "n": 51}, "n: Input should be less than or equal to 50"),
+    ("analogy", {"a": "x", "b": "y"}, "c: Field required"),
+    ("shift", {"text": "x", "with_texts": [], "without_texts": ["y"]}, "with_texts: List should have at least 1"),
+    ("shift", {"text": "x", "with_texts": ["y"], "without_texts": ["z"], "strength": 1e6}, "strength: Input should"),
     ("sample", {"space": "lm"}, "space: Input should be 'vae' or 'ae'"),
     ("decode", {"z": [0.0, 1.0]}, f"z must have {LATENT_DIM} numbers"),
     ("decode", {"z": [1e9] * LATENT_DIM}, "z.0: Input should be less than or equal to 100"),
@@ -294,7 +306,7 @@ def test_the_page_its_assets_and_the_api_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/paraphrase", "/api/interpolate", "/api/contrast", "/api/respond", "/api/sample", "/api/decode",
-            "/api/encode", "/api/map", "/api/project", "/api/info"} <= set(paths)
+            "/api/encode", "/api/map", "/api/project", "/api/info", "/api/analogy", "/api/shift"} <= set(paths)
 
 
 def test_serve_command_binds_to_this_machine_by_default(model_dirs, monkeypatch, capsys):

@@ -12,7 +12,7 @@ import torch
 from fastapi import APIRouter, Depends, Request
 from torch import Tensor
 
-from textvae.apps import contrast, latent_path
+from textvae.apps import analogy, attribute_vector, contrast, latent_path, shift
 from textvae.errors import TextVAEError
 from textvae.server import schemas as s
 from textvae.server.explorer import Explorer, Slot
@@ -79,6 +79,24 @@ def walk(ex: Explorer, space: str, body: s.InterpolateRequest) -> s.LatentPath:
 def interpolate(body: s.InterpolateRequest, ex: Served) -> s.InterpolateResponse:
     """The same walk from a to b in the VAE's latent space and in the autoencoder's, side by side."""
     return s.InterpolateResponse(method=body.method, vae=walk(ex, "vae", body), ae=walk(ex, "ae", body))
+
+
+@router.post("/analogy")
+def analogies(body: s.AnalogyRequest, ex: Served) -> s.AnalogyResponse:
+    """The decode of mu_c + mu_b - mu_a in the VAE's space and in the autoencoder's."""
+    answers = {}
+    for space in ("vae", "ae"):
+        with ex.hold(space) as (model,):
+            answers[space] = analogy(model, body.a, body.b, body.c)
+    return s.AnalogyResponse(**answers)
+
+
+@router.post("/shift")
+def shift_text(body: s.ShiftRequest, ex: Served) -> s.ShiftResponse:
+    """The decode of mu_text + strength * (mean mu of with_texts - mean mu of without_texts)."""
+    with ex.hold(body.space) as (model,):
+        vector = attribute_vector(model, body.with_texts, body.without_texts)
+        return s.ShiftResponse(input=body.text, shifted=shift(model, [body.text], vector, body.strength)[0])
 
 
 @router.post("/contrast")

@@ -60,6 +60,34 @@ class InterpolateResponse(BaseModel):
     ae: LatentPath
 
 
+class AnalogyRequest(Request):
+    """a is to b as c is to ?"""
+
+    a: Text
+    b: Text
+    c: Text
+
+
+class AnalogyResponse(BaseModel):
+    vae: str
+    ae: str
+
+
+class ShiftRequest(Request):
+    """Move a text along the attribute vector mean mu(with_texts) - mean mu(without_texts)."""
+
+    space: SpaceName = "vae"
+    text: Text
+    with_texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
+    without_texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
+    strength: float = Field(1.0, ge=-MAX_SCALE, le=MAX_SCALE)
+
+
+class ShiftResponse(BaseModel):
+    input: str
+    shifted: str
+
+
 class ContrastRequest(Request):
     text: Text
     n: Count = 5

@@ -113,7 +113,20 @@ function interpolate() {
   });
 }
 
-// ---- deterministic vs sampled, dialogue -------------------------------------------------
+// ---- deterministic vs sampled, analogy, dialogue ----------------------------------------
+// A <dl> of labelled rows: each label followed by its one or more texts.
+function fillTerms(id, rows) {
+  $(id).replaceChildren(...rows.flatMap(([label, value]) => {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    return [term, ...(Array.isArray(value) ? value : [value]).map((text) => {
+      const detail = document.createElement("dd");
+      detail.textContent = text;
+      return detail;
+    })];
+  }));
+}
+
 const CONTRAST_ROWS = [
   ["ae_reconstruction", "AE reconstruction (no variation)"],
   ["vae_greedy_from_mu", "VAE greedy decode of μ"],
@@ -130,17 +143,20 @@ function compare() {
     return;
   }
   contrastRequests("decoding…", () => api("contrast", {text, n: 3}), (data) => {
-    const rows = CONTRAST_ROWS.flatMap(([key, label]) => {
-      const term = document.createElement("dt");
-      term.textContent = label;
-      const values = Array.isArray(data[key]) ? data[key] : [data[key]];
-      return [term, ...values.map((value) => {
-        const detail = document.createElement("dd");
-        detail.textContent = value;
-        return detail;
-      })];
-    });
-    $("contrast").replaceChildren(...rows);
+    fillTerms("contrast", CONTRAST_ROWS.map(([key, label]) => [label, data[key]]));
+  });
+}
+
+const analogyRequests = latestOnly("analogy-status");
+
+function solveAnalogy() {
+  const [a, b, c] = ["analogy-a", "analogy-b", "analogy-c"].map((id) => $(id).value.trim());
+  if (!a || !b || !c) {
+    setStatus("analogy-status", "Type all three sentences.");
+    return;
+  }
+  analogyRequests("decoding…", () => api("analogy", {a, b, c}), (data) => {
+    fillTerms("analogy", [["VAE", data.vae], ["AE", data.ae]]);
   });
 }
 
@@ -349,6 +365,7 @@ async function start() {
   $("interp-run").addEventListener("click", interpolate);
   $("contrast-run").addEventListener("click", compare);
   $("respond-run").addEventListener("click", respond);
+  $("analogy-run").addEventListener("click", solveAnalogy);
   $("map-space").addEventListener("change", () => loadMap(info.corpus_size));
   canvas.addEventListener("mousemove", hover);
   canvas.addEventListener("mouseleave", () => ($("map-tooltip").hidden = true));

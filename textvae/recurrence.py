@@ -9,6 +9,10 @@ C++ (textvae/kernels/gru.cpp: one matmul and one fused pass over the gates per s
 compiler is available; the Python loops below are the fallback and the reference. Under bf16
 autocast the matmuls run in bf16 (AMX on recent CPUs); gates and states stay float32. Same maths as
 nn.GRU (tested equal in float32).
+
+On a CUDA GPU none of this pays: nn.GRU's own kernel (cuDNN) runs the whole sequence, its time loop
+and both passes, on the device, so there `gru_layers` and `gru_layer` hand the same weights to it
+(`runs_fused_gru` is the one place that chooses).
 """
 
 from __future__ import annotations
@@ -76,6 +80,13 @@ def _backward_loop(grad_states: Tensor, states: Tensor, gates: Tensor, recurrent
 
 
 PYTHON_LOOPS = SimpleNamespace(forward=_forward_loop, backward=_backward_loop)
+FUSED_GRU_DEVICES = frozenset({"cuda"})  # device types where nn.GRU's own whole-sequence kernel runs the GRU
+
+
+def runs_fused_gru(device: torch.device) -> bool:
+    """Whether the GRU runs as nn.GRU's whole-sequence kernel on `device` (cuDNN on CUDA) rather than as the
+    recurrence here, which is written for CPUs."""
+    return device.type in FUSED_GRU_DEVICES
 
 
 def _loops(device_type: str, native: bool) -> SimpleNamespace | ModuleType:
@@ -160,6 +171,9 @@ def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool
     `reverse` picks the backward direction's ("_reverse") parameters; the caller reverses the inputs.
     `native=False` runs the Python loops even where the C++ ones build (the reference in the tests).
     """
+    if runs_fused_gru(h0.device):  # the aten op behind nn.GRU, on one layer's and direction's weights
+        weights = list(_parameters(rnn, layer, reverse))
+        return torch._VF.gru(inputs, h0[None].to(inputs.dtype), weights, True, 1, 0.0, rnn.training, False, True)[0]
     w_ih, _, b_ih, _ = _parameters(rnn, layer, reverse)
     gates_x = F.linear(inputs, w_ih, b_ih).transpose(0, 1)  # (T, B, 3H), all steps in one matmul
     return gru_recurrence(rnn, layer, gates_x, h0, reverse, native)
@@ -171,8 +185,12 @@ def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True,
 
     Returns outputs (B, T, H) and the states after the last step (layers, B, H), as nn.GRU does.
     `first_gates` = (gates_x, row_gates): the first layer's input projection, formed by the caller, as
-    `gru_recurrence` takes it (`inputs` is then not read and may be None).
+    `gru_recurrence` takes it (`inputs` is then not read and may be None); not on a fused-GRU device.
     """
+    if runs_fused_gru(h0.device):
+        if first_gates is not None:
+            raise ValueError("first_gates needs the recurrence here; nn.GRU's kernel runs on this device")
+        return rnn(inputs, h0)
     layer_input, finals = inputs, []
     for layer in range(rnn.num_layers):
         if layer == 0 and first_gates is not None:

@@ -12,7 +12,7 @@ from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
 from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
-from textvae.recurrence import gru_layers
+from textvae.recurrence import gru_layers, runs_fused_gru
 
 
 @DECODERS.register("gru")
@@ -78,8 +78,8 @@ class GRUDecoder(Decoder):
         """K samples per text without tiling the text: the first layer's input projection splits into the
         embedding part, formed once per text, and the z part, once per sample (constant over time), so
         an importance-weighted pass projects B rather than K * B sequences. In training mode (dropout
-        masks differ per row) it tiles, as the base class does."""
-        if self.training or self.attention is not None or not self.latent_dim:
+        masks differ per row), and where nn.GRU's kernel runs the GRU (CUDA), it tiles, as the base class does."""
+        if self.training or self.attention is not None or not self.latent_dim or runs_fused_gru(input_ids.device):
             return super().forward_samples(input_ids, z)
         samples, batch, latent = z.shape
         flat_z = z.flatten(0, 1)

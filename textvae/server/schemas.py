@@ -23,6 +23,13 @@ Latent = Annotated[list[Annotated[float, Field(ge=-MAX_LATENT_VALUE, le=MAX_LATE
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
 
 
+def exactly_one(request: BaseModel, first: str, second: str, names: str) -> BaseModel:
+    """`request` if exactly one of two alternative fields is given, else a validation error."""
+    if (getattr(request, first) is None) == (getattr(request, second) is None):
+        raise ValueError(f"give exactly one of {names}")
+    return request
+
+
 class Request(BaseModel):
     """Unknown fields, NaN and Inf are refused; numbers are not read from strings."""
 
@@ -133,9 +140,7 @@ class DecodeRequest(Request):
 
     @model_validator(mode="after")
     def one_location(self) -> DecodeRequest:
-        if (self.z is None) == (self.point is None):
-            raise ValueError("give exactly one of z (a latent vector) or point (x, y on the map)")
-        return self
+        return exactly_one(self, "z", "point", "z (a latent vector) or point (x, y on the map)")
 
 
 class DecodeResponse(BaseModel):
@@ -170,9 +175,7 @@ class ProjectRequest(Request):
 
     @model_validator(mode="after")
     def one_source(self) -> ProjectRequest:
-        if (self.texts is None) == (self.z is None):
-            raise ValueError("give exactly one of texts or z")
-        return self
+        return exactly_one(self, "texts", "z", "texts or z")
 
 
 class ProjectResponse(BaseModel):

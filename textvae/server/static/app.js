@@ -68,19 +68,22 @@ function intIn(id, low, high) {
   return clamped;
 }
 
-function sentence() {
-  return $("sentence").value.trim();
+// The trimmed texts of some inputs, or null (with `hint` on the status line) when one is empty.
+function filled(ids, statusId, hint) {
+  const values = ids.map((id) => $(id).value.trim());
+  if (values.some((value) => !value)) {
+    setStatus(statusId, hint);
+    return null;
+  }
+  return values;
 }
 
 // ---- paraphrase -------------------------------------------------------------------------
 const paraphraseRequests = latestOnly("paraphrase-status");
 
 function paraphrase() {
-  const text = sentence();
-  if (!text) {
-    setStatus("paraphrase-status", "Type a sentence.");
-    return;
-  }
+  const [text] = filled(["sentence"], "paraphrase-status", "Type a sentence.") || [];
+  if (!text) return;
   const body = {text, n: intIn("count", 1, 20), scale: Number($("scale").value)};
   paraphraseRequests("paraphrasing…", () => api("paraphrase", body), (data) => {
     fillList("paraphrases", data.paraphrases);
@@ -98,12 +101,8 @@ function showScale() {
 const interpolateRequests = latestOnly("interp-status");
 
 function interpolate() {
-  const a = $("interp-a").value.trim();
-  const b = $("interp-b").value.trim();
-  if (!a || !b) {
-    setStatus("interp-status", "Type both sentences.");
-    return;
-  }
+  const [a, b] = filled(["interp-a", "interp-b"], "interp-status", "Type both sentences.") || [];
+  if (!a) return;
   const body = {a, b, steps: intIn("steps", 2, 100), method: $("method").value};
   interpolateRequests("interpolating…", () => api("interpolate", body), (data) => {
     fillList("interp-vae", data.vae.texts);
@@ -137,11 +136,8 @@ const CONTRAST_ROWS = [
 const contrastRequests = latestOnly("contrast-status");
 
 function compare() {
-  const text = sentence();
-  if (!text) {
-    setStatus("contrast-status", "Type a sentence in the paraphrase box.");
-    return;
-  }
+  const [text] = filled(["sentence"], "contrast-status", "Type a sentence in the paraphrase box.") || [];
+  if (!text) return;
   contrastRequests("decoding…", () => api("contrast", {text, n: 3}), (data) => {
     fillTerms("contrast", CONTRAST_ROWS.map(([key, label]) => [label, data[key]]));
   });
@@ -150,11 +146,8 @@ function compare() {
 const analogyRequests = latestOnly("analogy-status");
 
 function solveAnalogy() {
-  const [a, b, c] = ["analogy-a", "analogy-b", "analogy-c"].map((id) => $(id).value.trim());
-  if (!a || !b || !c) {
-    setStatus("analogy-status", "Type all three sentences.");
-    return;
-  }
+  const [a, b, c] = filled(["analogy-a", "analogy-b", "analogy-c"], "analogy-status", "Type all three sentences.") || [];
+  if (!a) return;
   analogyRequests("decoding…", () => api("analogy", {a, b, c}), (data) => {
     fillTerms("analogy", [["VAE", data.vae], ["AE", data.ae]]);
   });
@@ -163,7 +156,7 @@ function solveAnalogy() {
 const respondRequests = latestOnly("respond-status");
 
 function respond() {
-  const text = sentence();
+  const [text] = filled(["sentence"], "respond-status", "Type a sentence in the paraphrase box.") || [];
   if (!text) return;
   respondRequests("replying…", () => api("respond", {text, n: 5}), (data) => fillList("replies", data.responses));
 }

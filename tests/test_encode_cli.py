@@ -19,15 +19,11 @@ from textvae.errors import TextVAEError
 MODEL_COMMANDS = ["sample", "reconstruct", "paraphrase", "interpolate", "contrast", "respond", "evaluate", "encode"]
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory, word_tokenizer):
-    from textvae.config import ModelConfig
-
-    torch.manual_seed(0)
-    config = ModelConfig(encoder="gru", decoder="gru", latent_dim=8, embed_dim=32, hidden_dim=32, dropout=0.0,
-                         max_length=12)
-    folder = tmp_path_factory.mktemp("encode") / "model"
-    TextVAE(config, word_tokenizer).save_pretrained(folder)
+@pytest.fixture()
+def saved(tmp_path_factory, tiny_config, word_tokenizer):
+    """A tiny GRU VAE's folder."""
+    folder = tmp_path_factory.mktemp("model")
+    TextVAE(tiny_config, word_tokenizer).save_pretrained(folder)
     return folder
 
 

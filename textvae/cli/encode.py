@@ -27,15 +27,13 @@ def run(args) -> int:
     from textvae.cli.common import load_model
     from textvae.data.corpus import iter_input_chunks
     from textvae.encoding import encode_to_file, latent_writer
-    from textvae.errors import require_count
+    from textvae.errors import TextVAEError, require_count
 
     latent_writer(args.output)  # an unknown format fails before the model loads
     require_count(args.batch_size, "--batch-size")
     model = load_model(args)
     if not model.has_latent:
-        from textvae.errors import TextVAEError
-
-        raise TextVAEError("this language model has no latent space to encode into")
+        raise TextVAEError(f"{args.model} is a language model: it has no latent space to encode into")
     count = encode_to_file(model, iter_input_chunks(args.input, READ_CHUNK), args.output, args.batch_size)
     print(f"{count} text(s) -> {args.output}", file=sys.stderr)
     return 0

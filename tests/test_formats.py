@@ -149,4 +149,4 @@ def test_input_lines_come_in_chunks_from_a_file_or_standard_input(tmp_path, monk
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x\ny\n")))
     assert list(iter_input_chunks("-", 5)) == [["x", "y"]]
     with pytest.raises(DataError, match="input file not found"):
-        list(iter_input_chunks(tmp_path / "none.txt", 2))
+        iter_input_chunks(tmp_path / "none.txt", 2)  # at once, before a model is loaded to read it

@@ -29,11 +29,12 @@ def run(args) -> int:
     from textvae.encoding import encode_to_file, latent_writer
     from textvae.errors import TextVAEError, require_count
 
-    latent_writer(args.output)  # an unknown format fails before the model loads
+    latent_writer(args.output)  # an unknown format or a missing input fails before the model loads
     require_count(args.batch_size, "--batch-size")
+    chunks = iter_input_chunks(args.input, READ_CHUNK)
     model = load_model(args)
     if not model.has_latent:
         raise TextVAEError(f"{args.model} is a language model: it has no latent space to encode into")
-    count = encode_to_file(model, iter_input_chunks(args.input, READ_CHUNK), args.output, args.batch_size)
+    count = encode_to_file(model, chunks, args.output, args.batch_size)
     print(f"{count} text(s) -> {args.output}", file=sys.stderr)
     return 0

@@ -34,9 +34,10 @@ def run(args) -> int:
     if (args.text is None) == (args.input is None):
         raise TextVAEError("give the text to paraphrase as TEXT or as --input FILE (one text per line), one of the two")
     check_json_size(args, args.n)
+    chunks = iter_input_chunks(args.input, INPUT_CHUNK) if args.input is not None else None
     seed(args)
     model = load_model(args)
-    if args.input is None:
+    if chunks is None:
         rows = _paraphrases(model, args.text, args)
         if not rows and not (args.json or args.jsonl):
             emit(args, {}, ["(no paraphrase differs from the input)"])
@@ -46,7 +47,7 @@ def run(args) -> int:
         return 0
     scale = model.paraphrase_scale(args.scale)
     blocks = ({"input": text, "scale": scale, "paraphrases": _paraphrases(model, text, args)}
-              for chunk in iter_input_chunks(args.input, INPUT_CHUNK) for text in chunk)
+              for chunk in chunks for text in chunk)
     stream(args, blocks, 0, _block, lambda rs: {"scale": scale, "results": rs})
     return 0
 

@@ -27,9 +27,9 @@ def run(args) -> int:
 
     if bool(args.texts) == (args.input is not None):
         raise TextVAEError("give the texts to reconstruct as TEXT arguments or as --input FILE, one of the two")
+    chunks = iter_input_chunks(args.input, INPUT_CHUNK) if args.input is not None else [args.texts]
     seed(args)
     model = load_model(args)
-    chunks = iter_input_chunks(args.input, INPUT_CHUNK) if args.input is not None else [args.texts]
     records = ({"input": text, "reconstruction": output} for chunk in chunks
                for text, output in zip(chunk, model.reconstruct(chunk, strategy=args.strategy, **decoding_options(args))))
     stream(args, records, len(args.texts), lambda r: f"{r['input']}\n  -> {r['reconstruction']}",

@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from textvae.data.sources import Column, iter_rows, read_lines
 from textvae.data.tokenizers import normalize
@@ -46,14 +47,19 @@ def load_texts(spec: str | Path, column: Column = 0, drop_empty: bool = True, li
 
 def iter_input_chunks(source: str | Path, size: int) -> Iterator[list[str]]:
     """The texts of a file, or of standard input for '-', one per line, cleaned, in lists of at most `size`,
-    read as they are needed; empty lines (control characters only included) are skipped with a warning at the end."""
+    read as they are needed; empty lines (control characters only included) are skipped with a warning at the
+    end. A missing file fails here, before anything is read."""
     stdin = str(source) == STDIN
     if not stdin and not Path(source).is_file():
         raise DataError(f"input file not found: {source}")
-    name = "<stdin>" if stdin else str(source)
-    with contextlib.nullcontext(sys.stdin.buffer) if stdin else Path(source).open("rb") as handle:
+    return _input_chunks(sys.stdin.buffer if stdin else None, Path(source), size)
+
+
+def _input_chunks(handle: BinaryIO | None, path: Path, size: int) -> Iterator[list[str]]:
+    name = "<stdin>" if handle is not None else str(path)
+    with contextlib.nullcontext(handle) if handle is not None else path.open("rb") as lines:
         chunk, empty = [], 0
-        for line in read_lines(handle, name):
+        for line in read_lines(lines, name):
             text = clean(line)
             if not normalize(text, False):
                 empty += 1

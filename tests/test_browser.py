@@ -72,7 +72,8 @@ def test_the_page_paraphrases_interpolates_and_decodes_the_map(page_url, tmp_pat
             assert len(items(page, "#interp-vae")) == len(items(page, "#interp-ae")) == 5
 
             # hovering a corpus point shows its sentence; clicking an empty corner decodes that point
-            box = page.locator("#map").bounding_box()
+            page.locator("#map").scroll_into_view_if_needed()
+            box = page.locator("#map").bounding_box()  # in viewport coordinates, as the mouse is
             x, y = page.evaluate("toPixel(state.map.points[0])")
             page.mouse.move(box["x"] + x, box["y"] + y)
             assert page.is_visible("#map-tooltip") and page.inner_text("#map-tooltip")

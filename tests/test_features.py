@@ -64,3 +64,17 @@ def test_a_partly_fine_tuned_encoder_caches_the_states_below_its_trained_layers(
     again = TextDataset(texts, word_tokenizer)
     attach_cached_features(model, again)
     assert torch.equal(again.encoder_states.lower, cached.encoder_states.lower)
+
+
+def test_repeated_texts_are_encoded_once(tiny_config, word_tokenizer, ptb_texts, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path))
+    model = build(tiny_config, word_tokenizer, "minilm")
+    seen = []
+    original = model.encoder.pool_all
+    monkeypatch.setattr(model.encoder, "pool_all", lambda texts: seen.append(len(texts)) or original(texts))
+    texts = ptb_texts[:3] + ptb_texts[:3] + ptb_texts[3:5]
+    dataset = TextDataset(texts, word_tokenizer)
+    attach_cached_features(model, dataset)
+    assert seen == [5] and dataset.features.shape[0] == 8
+    assert torch.equal(dataset.features[0], dataset.features[3]) and torch.allclose(
+        dataset.features[:5], model.encoder.pool(texts[:5]), atol=1e-5)

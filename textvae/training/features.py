@@ -35,7 +35,9 @@ def cached_features(encoder: PretrainedEncoder, texts: list[str]) -> torch.Tenso
             return load_tensors(path)["features"]
         except Exception:  # a broken cache entry is recomputed, never trusted
             path.unlink(missing_ok=True)
-    features = encoder.pool_all(texts)
+    unique = list(dict.fromkeys(texts))  # dialogue turns are both contexts and responses: encode each once
+    rows = {text: row for row, text in enumerate(unique)}
+    features = encoder.pool_all(unique)[torch.tensor([rows[text] for text in texts], dtype=torch.long)]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(path, {"features": features})
     return features

@@ -117,7 +117,7 @@ def test_the_map_is_made_once_and_any_point_of_it_decodes(client, explorer):
     cached = explorer.cached_map("vae")
     assert client.get("/api/map?space=vae").json() == first and explorer.cached_map("vae") is cached
     assert explorer.cached_map("ae") is None  # each space gets its own map when first asked
-    # the corpus's own sentences project onto their map points
+    # the corpus's own sentences (encoded here as given, for the map sorted by length) project onto their points
     projected = post(client, "project", {"texts": first["texts"][:3]})["points"]
     assert close(projected, first["points"][:3])
     # an empty region of the map decodes too, and the decoded latent lies on the map where it was asked
@@ -192,6 +192,7 @@ BAD_REQUESTS = [
     ("decode", {"z": Z, "point": [0, 0]}, "give exactly one of z"),
     ("decode", {}, "give exactly one of z"),
     ("decode", {"point": [0, 0, 0]}, "point: List should have at most 2 items"),
+    ("decode", {"point": [1e30, 0]}, "point.0: Input should be less than or equal to 100"),
     ("encode", {"texts": []}, "texts: List should have at least 1 item"),
     ("encode", {"texts": ["x"] * 101}, "texts: List should have at most 100 items"),
     ("project", {"z": [Z, Z[:3]]}, f"z must have {LATENT_DIM} numbers"),

@@ -8,6 +8,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from torch import Tensor
+
 from textvae.errors import DataError, TextVAEError
 from textvae.models import TextVAE
 from textvae.models.registry import DEFAULT_AE, default_model_path
@@ -15,7 +18,7 @@ from textvae.server.errors import UnavailableError
 from textvae.server.latent_map import LatentMap
 
 DEFAULT_CORPUS = Path(__file__).with_name("sentences.txt")  # short everyday English, several topics
-MAX_CORPUS = 10_000  # sentences on a map: ~1.5 ms each to encode on one CPU core, once
+MAX_CORPUS = 10_000  # sentences on a map: ~10 ms of CPU each with the bundled MiniLM encoder, once
 
 
 def read_corpus(path: Path | None = None) -> list[str]:
@@ -31,6 +34,16 @@ def read_corpus(path: Path | None = None) -> list[str]:
     if len(texts) > MAX_CORPUS:
         raise DataError(f"{path} has {len(texts):,} sentences; a map takes at most {MAX_CORPUS:,}")
     return texts
+
+
+def corpus_means(model: TextVAE, texts: list[str], batch_size: int = 32) -> Tensor:
+    """Posterior means (n, latent_dim) of many texts in their order, encoded in batches of similar length
+    (padding to a batch's longest text would otherwise cost about as much again)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    mu, _ = model.encode([texts[i] for i in order], batch_size=batch_size)
+    means = torch.empty_like(mu)
+    means[order] = mu
+    return means
 
 
 @dataclass
@@ -82,8 +95,7 @@ class Explorer:
         slot = self.slots[name]
         with self.hold(name) as (model,):
             if slot.latent_map is None:
-                mu, _ = model.encode(self.corpus)
-                slot.latent_map = LatentMap.fit(self.corpus, mu)
+                slot.latent_map = LatentMap.fit(self.corpus, corpus_means(model, self.corpus))
             return slot.latent_map
 
     def cached_map(self, name: str) -> LatentMap | None:

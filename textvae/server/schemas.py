@@ -18,9 +18,9 @@ Count = Annotated[int, Field(ge=1, le=MAX_N)]
 Strategy = Literal["greedy", "sample", "beam"]
 Method = Literal["linear", "slerp"]
 SpaceName = Literal["vae", "ae"]  # the latent space a request reads: the VAE's or its autoencoder twin's
-Latent = Annotated[list[Annotated[float, Field(ge=-MAX_LATENT_VALUE, le=MAX_LATENT_VALUE)]],
-                   Field(min_length=1, max_length=4096)]
-Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Coordinate = Annotated[float, Field(ge=-MAX_LATENT_VALUE, le=MAX_LATENT_VALUE)]
+Latent = Annotated[list[Coordinate], Field(min_length=1, max_length=4096)]
+Point = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]  # on the map's unit-length axes
 
 
 def exactly_one(request: BaseModel, first: str, second: str, names: str) -> BaseModel:

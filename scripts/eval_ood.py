@@ -189,8 +189,11 @@ def text_scores(model, background, reference: LatentGaussian, texts: list[str], 
         out[f"IW-NLL per token (K = {iw_samples})"] = score(model, "iw_nll", samples=iw_samples)
     if background is not None:
         lm = score(background, "elbo_per_token")
+        words = np.array([len(t.split()) for t in texts])
         out["background LM NLL per token"] = lm
         out["likelihood ratio per token (LM background)"] = per_token - lm
+        # the two models tokenise differently, so the log-ratio of the whole text is divided by a shared unit
+        out["likelihood ratio per word (LM background)"] = (per_token * tokens - lm * token_counts(background, texts)) / words
     return out
 
 
@@ -246,21 +249,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = ROOT / ("runs/eval_ood_quick" if args.quick else "benchmarks/results") / "ood.json"
-    results = read_json(out) if out.is_file() else {}  # a single --part updates its own entry
-    results["date"] = datetime.date.today().isoformat()
-    panels = {}
+    results = {"date": datetime.date.today().isoformat()}
+    figure_dir = out.parent if args.quick else ROOT / "docs"
     if args.part in ("images", "both"):
         results["images"], curves = image_part(args.quick, args.retrain, args.noise_rate)
-        panels.update(curves)
+        figures.save_roc_curves(curves, figure_dir / "ood_roc_images.png", title="Image OOD: ROC per score")
     if args.part in ("text", "both"):
         results["text"], curves = text_part(args.quick, args.text_iw_samples, Path(args.text_model),
                                             Path(args.text_background))
-        panels.update(curves)
-    write_json(out, results)
-    figure = (out.parent if args.quick else ROOT / "docs") / "ood_roc.png"
-    figures.save_roc_curves(panels, figure, title="OOD detection: ROC per score (OOD = positive)")
+        figures.save_roc_curves(curves, figure_dir / "ood_roc_text.png", title="Text OOD: ROC per score")
+    write_json(out, {**(read_json(out) if out.is_file() else {}), **results})  # a single --part keeps the other
     print(markdown(results))
-    print(f"wrote {out} and {figure}")
+    print(f"wrote {out} and the ROC figures in {figure_dir}")
 
 
 if __name__ == "__main__":

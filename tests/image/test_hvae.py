@@ -1,4 +1,4 @@
-"""The two-level ladder VAE: training, per-level KL, save/load, level-wise sampling, a valid IW bound."""
+"""The two-level hierarchical VAE: training, per-level KL, save/load, level-wise sampling, a valid IW bound."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import pytest
 import torch
 
 from textvae.image import HVAE, ImageModel, ImageTrainConfig, build_image_model, load_image_data, make_config
-from textvae.image.hvae import precision_weighted
 from textvae.image.metrics import iw_nll, iw_nll_per_image
 from textvae.image.training import evaluate_image_model, train_image_model
-from textvae.latent import DiagonalGaussian
 
 torch.set_num_threads(1)
 
@@ -30,13 +28,6 @@ def test_registered_with_its_config():
     model = tiny()
     assert isinstance(model, HVAE) and model.gaussian_latent
     assert model.q2.mu.out_features == 3 and model.decoder.fc[0].in_features == 6
-
-
-def test_precision_weighting_is_the_product_of_gaussians():
-    a = DiagonalGaussian(torch.tensor([[0.0]]), torch.tensor([[0.0]]))
-    b = DiagonalGaussian(torch.tensor([[2.0]]), torch.tensor([[0.0]]))
-    both = precision_weighted(a, b)
-    assert torch.allclose(both.mu, torch.tensor([[1.0]])) and torch.allclose(both.logvar.exp(), torch.tensor([[0.5]]))
 
 
 def test_training_lowers_the_loss(digits):

@@ -1,11 +1,12 @@
-"""A hierarchical VAE with two stochastic layers, in the ladder-VAE style (Sønderby et al. 2016).
+"""A hierarchical VAE with two stochastic layers and a shared bottom-up pass (after the ladder VAE,
+Sønderby et al. 2016).
 
 Generative model, top-down: p(z2) = N(0, I), p(z1 | z2) = N(mu_p(z2), sigma_p(z2)^2), p(x | z1) Bernoulli
 (the same pixel decoder as the one-level VAE). Inference shares one bottom-up pass x -> d1 -> d2:
-q(z2 | x) is read from d2, and q(z1 | x, z2) is the precision-weighted product of a bottom-up Gaussian
-read from d1 and the top-down prior p(z1 | z2). The KL of each level is reported separately; the
-free-bits floor applies to every latent dimension of both levels, and a β warm-up comes from the
-training loop's β schedule (textvae.objectives).
+q(z2 | x) is read from d2, and q(z1 | x, z2) from an MLP over the bottom-up features d1 joined with the
+sampled z2, so the lower posterior is formed top-down, in the same order as the generative model.
+The KL of each level is reported separately; the free-bits floor applies to every latent dimension of
+both levels, and a β warm-up comes from the training loop's β schedule (textvae.objectives).
 """
 
 from __future__ import annotations
@@ -20,13 +21,6 @@ from textvae.image.config import ImageModelConfig
 from textvae.image.models import IMAGE_MODELS, Decoder, Encoder, ImageModel, bernoulli_nll, in_chunks
 from textvae.latent import DiagonalGaussian, standard_normal_log_prob
 from textvae.objectives import LossTerms, elbo_loss
-
-
-def precision_weighted(a: DiagonalGaussian, b: DiagonalGaussian) -> DiagonalGaussian:
-    """The normalised product of two diagonal Gaussians: precisions add, means are precision-weighted."""
-    logvar = -torch.logaddexp(-a.logvar, -b.logvar)
-    mu = (a.mu * (-a.logvar).exp() + b.mu * (-b.logvar).exp()) * logvar.exp()
-    return DiagonalGaussian(mu, logvar)
 
 
 class GaussianHead(nn.Module):
@@ -59,7 +53,7 @@ class LadderPass:
 
 @IMAGE_MODELS.register("hvae")
 class HVAE(ImageModel):
-    """Two-level ladder VAE: latent_dim is z1 (read by the pixel decoder), top_latent_dim is z2."""
+    """Two-level VAE: latent_dim is z1 (read by the pixel decoder), top_latent_dim is z2."""
 
     gaussian_latent = True
 
@@ -68,7 +62,8 @@ class HVAE(ImageModel):
         clamp = config.logvar_clamp
         self.encoder = Encoder(config)  # bottom-up d1
         self.bottom_up_top = nn.Sequential(nn.Linear(config.hidden_dim, config.top_hidden_dim), nn.ReLU())  # d2
-        self.q1_bottom_up = GaussianHead(config.hidden_dim, config.latent_dim, clamp)
+        self.q1 = nn.Sequential(nn.Linear(config.hidden_dim + config.top_latent_dim, config.hidden_dim), nn.ReLU(),
+                                GaussianHead(config.hidden_dim, config.latent_dim, clamp))
         self.q2 = GaussianHead(config.top_hidden_dim, config.top_latent_dim, clamp)
         self.prior1 = nn.Sequential(nn.Linear(config.top_latent_dim, config.top_hidden_dim), nn.ReLU(),
                                     GaussianHead(config.top_hidden_dim, config.latent_dim, clamp))
@@ -80,7 +75,7 @@ class HVAE(ImageModel):
         q2 = self.q2(self.bottom_up_top(d1))
         z2 = q2.mu if use_mean else q2.rsample(num_samples)
         p1 = self.prior1(z2)
-        q1 = precision_weighted(self.q1_bottom_up(d1), p1)
+        q1 = self.q1(torch.cat([d1.expand(*z2.shape[:-1], d1.shape[-1]), z2], -1))
         z1 = q1.mu if use_mean else q1.rsample()
         return LadderPass(q2, z2, p1, q1, z1)
 

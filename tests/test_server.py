@@ -77,6 +77,7 @@ def test_paraphrase_returns_at_most_n_distinct_texts_at_the_scale_asked(client):
     assert result["scale"] == 2.0 and result["input"] == "the market fell"
     assert 1 <= len(result["paraphrases"]) <= 4 and len(set(result["paraphrases"])) == len(result["paraphrases"])
     assert post(client, "paraphrase", {"text": "the market fell"})["scale"] == 1.0  # the model's default
+    assert len(post(client, "paraphrase", {"text": "the market fell", "n": 3, "rerank": False})["paraphrases"]) <= 3
 
 
 def test_interpolation_walks_both_spaces_from_one_posterior_mean_to_the_other(client):
@@ -176,6 +177,7 @@ BAD_REQUESTS = [
     ("paraphrase", {"n": 5}, "text: Field required"),
     ("paraphrase", {"text": "the market fell", "scale": -1}, "scale: Input should be greater than or equal to 0"),
     ("paraphrase", {"text": "the market fell", "strategy": "nucleus"}, "strategy: Input should be"),
+    ("paraphrase", {"text": "the market fell", "rerank": "yes"}, "rerank: Input should be a valid boolean"),
     ("paraphrase", {"text": "the market fell", "path": "/etc/passwd"}, "path: Extra inputs are not permitted"),
     ("paraphrase", [1, 2], "body: Input should be a valid dictionary"),
     ("interpolate", {"a": "x", "b": "y", "method": "cubic"}, "method: Input should be 'linear' or 'slerp'"),

@@ -63,7 +63,7 @@ def paraphrase(body: s.ParaphraseRequest, ex: Served) -> s.ParaphraseResponse:
     """Up to n distinct paraphrases: decodes of z = mu + scale * sigma * eps around the text's posterior."""
     with ex.hold("vae") as (vae,):
         scale = vae.paraphrase_scale(body.scale)
-        texts = vae.paraphrase(body.text, n=body.n, scale=scale, strategy=body.strategy)
+        texts = vae.paraphrase(body.text, n=body.n, scale=scale, strategy=body.strategy, rerank=body.rerank)
     return s.ParaphraseResponse(input=body.text, scale=scale, paraphrases=texts)
 
 

@@ -41,6 +41,7 @@ class ParaphraseRequest(Request):
     n: Count = 5
     scale: float | None = Field(None, ge=0, le=MAX_SCALE, description="None: the model's default scale")
     strategy: Strategy = "greedy"
+    rerank: bool = Field(True, description="order by similarity to the text (one more encoder pass)")
 
 
 class ParaphraseResponse(BaseModel):

@@ -93,7 +93,8 @@ def mixed_requests(count: int, texts: list[str]) -> list[tuple[str, dict]]:
         lambda t, u: ("api/project", {"space": "vae", "texts": [t, u]}),
         lambda t, u: ("api/contrast", {"text": t, "n": 3}),
     ]
-    return [kinds[i % len(kinds)](texts[i % len(texts)], texts[(7 * i + 3) % len(texts)]) for i in range(count)]
+    pairs = ((texts[i % len(texts)], texts[(7 * i + 3) % len(texts)]) for i in range(count))
+    return [kinds[i % len(kinds)](*pair) for i, pair in enumerate(pairs)]
 
 
 def load_test(url: str, requests: list[tuple[str, dict]], clients: int) -> dict:
@@ -103,14 +104,16 @@ def load_test(url: str, requests: list[tuple[str, dict]], clients: int) -> dict:
     seconds = time.perf_counter() - start
     statuses = [status for status, _ in answers]
     times = [ms for _, ms in answers]
-    return {"requests": len(requests), "clients": clients, "failed": sum(status != 200 for status in statuses),
+    return {"requests": len(requests), "clients": clients,
+            "failed": sum(status != 200 for status in statuses),
             "server_errors": sum(status >= 500 for status in statuses), "p50_ms": percentile(times, 50),
             "p95_ms": percentile(times, 95), "max_ms": max(times), "seconds": seconds,
             "requests_per_s": len(requests) / seconds}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=QQP_TEST, help="sentences for the map (.txt or .tsv)")
     parser.add_argument("--map-size", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=30, help="timed paraphrase requests")
@@ -122,8 +125,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         explorer = load_explorer(corpus=map_corpus(args.corpus, args.map_size, Path(folder)))
     with serve_in_thread(create_app(explorer)) as url:
-        paraphrase = warm_latency(url, "api/paraphrase", {"text": SENTENCE, "n": 5}, args.repeats)
-        unranked = warm_latency(url, "api/paraphrase", {"text": SENTENCE, "n": 5, "rerank": False}, args.repeats)
+        request = {"text": SENTENCE, "n": 5}
+        paraphrase = warm_latency(url, "api/paraphrase", request, args.repeats)
+        unranked = warm_latency(url, "api/paraphrase", {**request, "rerank": False}, args.repeats)
         cpu = time.process_time()
         first_map = call(url, "api/map")
         first_map_cpu = time.process_time() - cpu
@@ -137,14 +141,16 @@ def main() -> None:
         (f"map of {args.map_size:,} sentences, first time", f"{first_map[1] / 1000:.2f} s", "<= 3 s"),
         (f"map of {args.map_size:,} sentences, CPU time", f"{first_map_cpu:.2f} s", ""),
         (f"map of {args.map_size:,} sentences, cached", f"{cached_map:.0f} ms", "cached"),
-        (f"load: {load['requests']} mixed requests, {load['clients']} clients", f"{load['seconds']:.1f} s", ""),
+        (f"load: {load['requests']} mixed requests, {load['clients']} clients", f"{load['seconds']:.1f} s",
+         ""),
         ("load: failed / 5xx", f"{load['failed']} / {load['server_errors']}", "0 / 0"),
         ("load: p50 / p95 latency", f"{load['p50_ms']:.0f} / {load['p95_ms']:.0f} ms", "reported"),
     ]
     machine = machine_info()["label"]
     print("| what | measured | target |\n|---|---|---|")
     print("\n".join(f"| {what} | {value} | {target} |" for what, value, target in rows))
-    print(f"\n{machine}, {torch.get_num_threads()} torch thread(s), load average {load_average:.1f} at the start")
+    threads = torch.get_num_threads()
+    print(f"\n{machine}, {threads} torch thread(s), load average {load_average:.1f} at the start")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "machine": machine, "threads": torch.get_num_threads(), "load_average_at_start": load_average,

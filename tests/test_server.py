@@ -66,22 +66,27 @@ def close(a: list, b: list) -> bool:
 def test_info_names_the_models_the_corpus_and_the_limits(client):
     info = client.get("/api/info").json()
     assert (info["vae"]["name"], info["ae"]["name"], info["dialogue"]) == ("vae", "ae", None)
-    assert info["vae"]["latent_dim"] == LATENT_DIM and info["vae"]["variational"] and not info["ae"]["variational"]
+    assert info["vae"]["latent_dim"] == LATENT_DIM
+    assert info["vae"]["variational"] and not info["ae"]["variational"]
     assert info["corpus_size"] == len(read_corpus()) >= 200
     assert info["limits"]["n"] == 50 and info["limits"]["text_chars"] == 500
 
 
 def test_paraphrase_returns_at_most_n_distinct_texts_at_the_scale_asked(client):
     torch.manual_seed(0)
-    result = post(client, "paraphrase", {"text": "the market fell", "n": 4, "scale": 2.0, "strategy": "sample"})
+    result = post(client, "paraphrase", {"text": "the market fell", "n": 4, "scale": 2.0,
+                                         "strategy": "sample"})
     assert result["scale"] == 2.0 and result["input"] == "the market fell"
-    assert 1 <= len(result["paraphrases"]) <= 4 and len(set(result["paraphrases"])) == len(result["paraphrases"])
+    paraphrases = result["paraphrases"]
+    assert 1 <= len(paraphrases) <= 4 and len(set(paraphrases)) == len(paraphrases)
     assert post(client, "paraphrase", {"text": "the market fell"})["scale"] == 1.0  # the model's default
-    assert len(post(client, "paraphrase", {"text": "the market fell", "n": 3, "rerank": False})["paraphrases"]) <= 3
+    unranked = post(client, "paraphrase", {"text": "the market fell", "n": 3, "rerank": False})
+    assert len(unranked["paraphrases"]) <= 3
 
 
 def test_interpolation_walks_both_spaces_from_one_posterior_mean_to_the_other(client):
-    result = post(client, "interpolate", {"a": "the market fell", "b": "stocks rose", "steps": 5, "method": "slerp"})
+    result = post(client, "interpolate", {"a": "the market fell", "b": "stocks rose", "steps": 5,
+                                          "method": "slerp"})
     mu = post(client, "encode", {"texts": ["the market fell", "stocks rose"]})["mu"]
     for space in ("vae", "ae"):
         assert len(result[space]["texts"]) == 5 and len(result[space]["z"]) == 5
@@ -118,7 +123,7 @@ def test_the_map_is_made_once_and_any_point_of_it_decodes(client, explorer):
     cached = explorer.cached_map("vae")
     assert client.get("/api/map?space=vae").json() == first and explorer.cached_map("vae") is cached
     assert explorer.cached_map("ae") is None  # each space gets its own map when first asked
-    # the corpus's own sentences (encoded here as given, for the map sorted by length) project onto their points
+    # the corpus's own sentences project onto their points (encoded here as given, for the map by length)
     projected = post(client, "project", {"texts": first["texts"][:3]})["points"]
     assert close(projected, first["points"][:3])
     # an empty region of the map decodes too, and the decoded latent lies on the map where it was asked
@@ -155,7 +160,8 @@ def test_respond_needs_a_dialogue_model_and_uses_it_when_loaded(client, model_di
     explorer = load_explorer(model_dirs["vae"], model_dirs["ae"], model_dirs["dialogue"])
     with TestClient(create_app(explorer)) as dialogue_client:
         assert dialogue_client.get("/api/info").json()["dialogue"]["name"] == "dialogue"
-        assert len(post(dialogue_client, "respond", {"text": "do you want to grab lunch ?", "n": 3})["responses"]) == 3
+        replies = post(dialogue_client, "respond", {"text": "do you want to grab lunch ?", "n": 3})
+        assert len(replies["responses"]) == 3
 
 
 def test_models_of_the_wrong_kind_are_refused(model_dirs):
@@ -175,18 +181,18 @@ BAD_REQUESTS = [
     ("paraphrase", {"text": "\x01\x02"}, "empty or whitespace only"),
     ("paraphrase", {"text": "word " * 200}, "text: String should have at most 500 characters"),
     ("paraphrase", {"n": 5}, "text: Field required"),
-    ("paraphrase", {"text": "the market fell", "scale": -1}, "scale: Input should be greater than or equal to 0"),
+    ("paraphrase", {"text": "x", "scale": -1}, "scale: Input should be greater than or equal to 0"),
     ("paraphrase", {"text": "the market fell", "strategy": "nucleus"}, "strategy: Input should be"),
     ("paraphrase", {"text": "the market fell", "rerank": "yes"}, "rerank: Input should be a valid boolean"),
-    ("paraphrase", {"text": "the market fell", "path": "/etc/passwd"}, "path: Extra inputs are not permitted"),
+    ("paraphrase", {"text": "x", "path": "/etc/passwd"}, "path: Extra inputs are not permitted"),
     ("paraphrase", [1, 2], "body: Input should be a valid dictionary"),
     ("interpolate", {"a": "x", "b": "y", "method": "cubic"}, "method: Input should be 'linear' or 'slerp'"),
     ("interpolate", {"a": "x", "b": "y", "steps": 1}, "steps: Input should be greater than or equal to 2"),
-    ("interpolate", {"a": "x", "b": "y", "steps": 1_000_000}, "steps: Input should be less than or equal to 100"),
+    ("interpolate", {"a": "x", "b": "y", "steps": 10**6}, "steps: Input should be less than or equal to 100"),
     ("contrast", {"text": "x", "n": 51}, "n: Input should be less than or equal to 50"),
     ("analogy", {"a": "x", "b": "y"}, "c: Field required"),
-    ("shift", {"text": "x", "with_texts": [], "without_texts": ["y"]}, "with_texts: List should have at least 1"),
-    ("shift", {"text": "x", "with_texts": ["y"], "without_texts": ["z"], "strength": 1e6}, "strength: Input should"),
+    ("shift", {"text": "x", "with_texts": [], "without_texts": ["y"]}, "with_texts: List should have"),
+    ("shift", {"text": "x", "with_texts": ["y"], "without_texts": ["z"], "strength": 1e6}, "strength: Input"),
     ("sample", {"space": "lm"}, "space: Input should be 'vae' or 'ae'"),
     ("decode", {"z": [0.0, 1.0]}, f"z must have {LATENT_DIM} numbers"),
     ("decode", {"z": [1e9] * LATENT_DIM}, "z.0: Input should be less than or equal to 100"),
@@ -202,7 +208,8 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "body", "problem"), BAD_REQUESTS, ids=[f"{p}-{m[:30]}" for p, _, m in BAD_REQUESTS])
+@pytest.mark.parametrize(("path", "body", "problem"), BAD_REQUESTS,
+                         ids=[f"{path}-{problem[:30]}" for path, _, problem in BAD_REQUESTS])
 def test_bad_input_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(client, path, body, problem):
     response = client.post(f"/api/{path}", json=body)
     assert response.status_code == 422
@@ -224,8 +231,8 @@ def test_malformed_json_is_refused(client, content, problem):
 def test_oversized_bodies_are_refused_before_they_are_read(client):
     huge = b'{"text": "' + b"x" * (2 << 20) + b'"}'
     declared = client.post("/api/paraphrase", content=huge, headers={"content-type": "application/json"})
-    streamed = client.post("/api/paraphrase", content=iter([huge[i : i + 65536] for i in range(0, len(huge), 65536)]),
-                           headers={"content-type": "application/json"})
+    chunks = iter([huge[i : i + 65536] for i in range(0, len(huge), 65536)])  # no content-length declared
+    streamed = client.post("/api/paraphrase", content=chunks, headers={"content-type": "application/json"})
     for response in (declared, streamed):
         assert response.status_code == 413 and "request body is over" in response.json()["error"]
 
@@ -273,7 +280,8 @@ def test_one_call_at_a_time_per_model_while_parallel_requests_all_succeed(client
     requests = [("sample", {"space": "vae", "n": 2}), ("sample", {"space": "ae", "n": 2}),
                 ("decode", {"space": "vae", "z": Z}), ("interpolate", {"a": "x", "b": "y", "steps": 3})] * 6
     with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(lambda request: client.post(f"/api/{request[0]}", json=request[1]), requests))
+        responses = list(pool.map(lambda request: client.post(f"/api/{request[0]}", json=request[1]),
+                                  requests))
     assert [r.status_code for r in responses] == [200] * len(requests)
     assert most == {"vae": 1, "ae": 1}
 
@@ -295,7 +303,8 @@ def test_load_on_a_real_server_every_request_answered(explorer):
         with ThreadPoolExecutor(20) as pool:
             answers = list(pool.map(call, requests))
     assert [status for status, _ in answers] == [200] * 200
-    assert all(len(answer["texts"]) == 2 for (path, _), (_, answer) in zip(requests, answers) if path == "sample")
+    samples = [answer for (path, _), (_, answer) in zip(requests, answers) if path == "sample"]
+    assert len(samples) == 40 and all(len(answer["texts"]) == 2 for answer in samples)
 
 
 def test_the_page_its_assets_and_the_api_docs_are_served(client):
@@ -308,15 +317,17 @@ def test_the_page_its_assets_and_the_api_docs_are_served(client):
     assert "://" not in page.text
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/paraphrase", "/api/interpolate", "/api/contrast", "/api/respond", "/api/sample", "/api/decode",
-            "/api/encode", "/api/map", "/api/project", "/api/info", "/api/analogy", "/api/shift"} <= set(paths)
+    endpoints = ["paraphrase", "interpolate", "contrast", "respond", "analogy", "shift", "sample", "decode",
+                 "encode", "map", "project", "info"]
+    assert {f"/api/{name}" for name in endpoints} <= set(paths)
 
 
 def test_serve_command_binds_to_this_machine_by_default(model_dirs, monkeypatch, capsys):
     import uvicorn
 
     started = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kwargs: started.update(app=app, host=host, port=port))
+    monkeypatch.setattr(uvicorn, "run",
+                        lambda app, host, port, **kwargs: started.update(app=app, host=host, port=port))
     assert main(["serve", "--model", str(model_dirs["vae"]), "--ae", str(model_dirs["ae"])]) == 0
     assert started["host"] == "127.0.0.1" and started["port"] == 8000
     assert "http://127.0.0.1:8000/" in capsys.readouterr().out

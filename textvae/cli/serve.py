@@ -7,7 +7,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="a latent-space explorer in the browser (page + JSON API)",
-                       description="Serve the page and the JSON API (OpenAPI docs at /docs); models load once.")
+                       description="Serve the page and the JSON API (OpenAPI docs at /docs); "
+                                   "models load once.")
     p.add_argument("--model", default=None, help="VAE folder (default: the bundled VAE)")
     p.add_argument("--ae", default=None, help="autoencoder folder (default: the bundled AE)")
     p.add_argument("--dialogue", default=None, help="conditional (dialogue) model folder: enables replies")

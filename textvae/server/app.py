@@ -51,8 +51,8 @@ class BodyLimit:
 def create_app(explorer: Explorer) -> FastAPI:
     """An app serving `explorer`'s models (loaded once, before the first request)."""
     app = FastAPI(title="textvae explorer",
-                  description="Paraphrase, interpolate, sample, decode and map the latent space of a text VAE "
-                              "and its autoencoder twin. Every request is checked; errors are JSON "
+                  description="Paraphrase, interpolate, sample, decode and map the latent space of a text "
+                              "VAE and its autoencoder twin. Every request is checked; errors are JSON "
                               '{"error": "..."} with a 4xx status.')
     app.state.explorer = explorer
     install_error_handlers(app)

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> Iterator[str]:
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
+                    timeout: float = 30.0) -> Iterator[str]:
     """Serve `app` with uvicorn until the block ends; yields its base URL ('http://127.0.0.1:PORT/').
     Port 0 takes a free port."""
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))

@@ -25,7 +25,7 @@ def _field(location: tuple) -> str:
 
 
 def _problem(error: dict) -> dict[str, str]:
-    """{'field': 'n', 'message': 'Input should be less than or equal to 50'} (the input is not echoed back)."""
+    """{'field': 'n', 'message': 'Input should be less than or equal to 50'}; the input is not echoed."""
     if error["type"] == "json_invalid":
         position = error["loc"][-1]
         return {"field": "body", "message": f"invalid JSON at character {position}: {error['ctx']['error']}"}

@@ -60,8 +60,9 @@ class Explorer:
     """A VAE and its autoencoder twin (latent spaces 'vae' and 'ae'), optionally a dialogue model,
     and the corpus their maps are made of."""
 
-    def __init__(self, vae: TextVAE, ae: TextVAE, dialogue: TextVAE | None = None, corpus: list[str] | None = None,
-                 corpus_name: str = "", labels: dict[str, str] | None = None) -> None:
+    def __init__(self, vae: TextVAE, ae: TextVAE, dialogue: TextVAE | None = None,
+                 corpus: list[str] | None = None, corpus_name: str = "",
+                 labels: dict[str, str] | None = None) -> None:
         if not vae.variational or vae.conditional:
             raise TextVAEError("--model must be an unconditional VAE (model.variational: true)")
         if ae.variational or not ae.has_latent or ae.conditional:
@@ -70,7 +71,8 @@ class Explorer:
             raise TextVAEError("--dialogue must be a conditional model (model.type: conditional_vae)")
         labels = labels or {}
         models = {"vae": vae, "ae": ae, "dialogue": dialogue}
-        self.slots = {name: Slot(labels.get(name, name), model) for name, model in models.items() if model is not None}
+        self.slots = {name: Slot(labels.get(name, name), model)
+                      for name, model in models.items() if model is not None}
         self.corpus = read_corpus() if corpus is None else corpus
         self.corpus_name = corpus_name or ("built-in sentences" if corpus is None else "custom")
 
@@ -103,9 +105,10 @@ class Explorer:
         return self.slots[name].latent_map
 
 
-def load_explorer(model: str | Path | None = None, ae: str | Path | None = None, dialogue: str | Path | None = None,
-                  corpus: str | Path | None = None) -> Explorer:
-    """An explorer of saved models (the bundled VAE and AE by default) and a corpus file (or the shipped one)."""
+def load_explorer(model: str | Path | None = None, ae: str | Path | None = None,
+                  dialogue: str | Path | None = None, corpus: str | Path | None = None) -> Explorer:
+    """An explorer of saved models (the bundled VAE and AE by default) and a corpus file (or the built-in
+    sentences)."""
     vae_dir = Path(model) if model is not None else default_model_path()
     ae_dir = Path(ae) if ae is not None else default_model_path(DEFAULT_AE)
     folders = {"vae": vae_dir, "ae": ae_dir, **({"dialogue": Path(dialogue)} if dialogue is not None else {})}

@@ -106,11 +106,13 @@ def contrast_models(body: s.ContrastRequest, ex: Served) -> s.ContrastResponse:
         return s.ContrastResponse(**contrast(vae, ae, body.text, n=body.n))
 
 
-@router.post("/respond", responses={400: {"model": s.ErrorResponse, "description": "no dialogue model loaded"}})
+@router.post("/respond",
+             responses={400: {"model": s.ErrorResponse, "description": "no dialogue model loaded"}})
 def respond(body: s.RespondRequest, ex: Served) -> s.RespondResponse:
     """n replies to a dialogue context, each from its own z ~ p(z | context) (needs --dialogue)."""
     with ex.hold("dialogue") as (model,):
-        return s.RespondResponse(input=body.text, responses=model.respond(body.text, n=body.n, strategy=body.strategy))
+        responses = model.respond(body.text, n=body.n, strategy=body.strategy)
+    return s.RespondResponse(input=body.text, responses=responses)
 
 
 @router.post("/sample")
@@ -122,7 +124,7 @@ def sample(body: s.SampleRequest, ex: Served) -> s.SampleResponse:
 
 @router.post("/decode")
 def decode(body: s.DecodeRequest, ex: Served) -> s.DecodeResponse:
-    """The text at a latent vector z, or at a point (x, y) of the map (anywhere, not only at corpus points)."""
+    """The text at a latent vector z, or at a point (x, y) of the map (anywhere, not only at its dots)."""
     if body.point is not None:
         z = ex.latent_map(body.space).unproject(torch.tensor([body.point]))
     else:
@@ -144,7 +146,7 @@ def encode(body: s.EncodeRequest, ex: Served) -> s.EncodeResponse:
 
 @router.get("/map")
 def latent_map(ex: Served, space: s.SpaceName = "vae") -> s.MapResponse:
-    """The corpus's posterior means on the 2-D PCA plane of a latent space (made on first use, then cached)."""
+    """The corpus's posterior means on the 2-D PCA plane of a latent space (made once, on first use)."""
     plane = ex.latent_map(space)
     return s.MapResponse(space=space, texts=plane.texts, points=rows(plane.points),
                          explained_variance=[round(v, 5) for v in plane.explained_variance])

@@ -1,4 +1,4 @@
-"""Request and response bodies of the explorer's JSON API, with the limits every request is checked against."""
+"""Request and response bodies of the explorer's JSON API, and the limits every request is checked against."""
 
 from __future__ import annotations
 

@@ -146,7 +146,8 @@ function compare() {
 const analogyRequests = latestOnly("analogy-status");
 
 function solveAnalogy() {
-  const [a, b, c] = filled(["analogy-a", "analogy-b", "analogy-c"], "analogy-status", "Type all three sentences.") || [];
+  const ids = ["analogy-a", "analogy-b", "analogy-c"];
+  const [a, b, c] = filled(ids, "analogy-status", "Type all three sentences.") || [];
   if (!a) return;
   analogyRequests("decoding…", () => api("analogy", {a, b, c}), (data) => {
     fillTerms("analogy", [["VAE", data.vae], ["AE", data.ae]]);
@@ -158,7 +159,8 @@ const respondRequests = latestOnly("respond-status");
 function respond() {
   const [text] = filled(["sentence"], "respond-status", "Type a sentence in the paraphrase box.") || [];
   if (!text) return;
-  respondRequests("replying…", () => api("respond", {text, n: 5}), (data) => fillList("replies", data.responses));
+  respondRequests("replying…", () => api("respond", {text, n: 5}),
+                  (data) => fillList("replies", data.responses));
 }
 
 // ---- the latent map ---------------------------------------------------------------------
@@ -255,7 +257,9 @@ function draw() {
 function labelledPoints() {
   const labelled = state.map ? state.map.points.map((p, i) => [p, state.map.texts[i]]) : [];
   if (state.cloudPoints) state.cloudPoints.forEach((p, i) => labelled.push([p, state.cloud[i]]));
-  if (state.pathPoints) state.pathPoints.forEach((p, i) => labelled.push([p, state.path[state.space].texts[i]]));
+  if (state.pathPoints) {
+    state.pathPoints.forEach((p, i) => labelled.push([p, state.path[state.space].texts[i]]));
+  }
   return labelled;
 }
 
@@ -301,7 +305,9 @@ function project(kind, body, store) {
 }
 
 function projectCloud() {
-  if (state.map && state.cloud) project("cloud", {texts: state.cloud}, (points) => (state.cloudPoints = points));
+  if (state.map && state.cloud) {
+    project("cloud", {texts: state.cloud}, (points) => (state.cloudPoints = points));
+  }
 }
 
 function projectPath() {
@@ -311,12 +317,13 @@ function projectPath() {
 }
 
 const mapRequests = latestOnly("map-status");
+const MAP_HINT = "Hover over a dot to read its sentence; click anywhere to decode that point.";
 
 function loadMap(corpusSize) {
   const space = $("map-space").value;
   Object.assign(state, {space, map: null, cloudPoints: null, pathPoints: null, clicked: null});
   $("map-caption").textContent = "";
-  $("map-decoded").textContent = "Hover over a dot to read its sentence; click anywhere to decode that point.";
+  $("map-decoded").textContent = MAP_HINT;
   draw();
   const message = `mapping ${corpusSize} sentences (once per space)…`;
   mapRequests(message, () => api(`map?space=${space}`), (data) => {

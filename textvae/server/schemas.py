@@ -196,7 +196,7 @@ class InfoResponse(BaseModel):
     dialogue: ModelInfo | None
     corpus: str
     corpus_size: int
-    limits: dict[str, float]
+    limits: dict[str, int | float]
 
 
 class ErrorResponse(BaseModel):

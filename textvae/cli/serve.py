@@ -1,4 +1,5 @@
-"""textvae serve [--model DIR] [--ae DIR] [--dialogue DIR] [--corpus FILE] [--host 127.0.0.1] [--port 8000]"""
+"""textvae serve [--model DIR] [--ae DIR] [--dialogue DIR] [--corpus FILE] [--host 127.0.0.1] [--port 8000]
+[--device cpu|cuda]"""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_parser(sub) -> None:
+    from textvae.cli.common import add_device_arg
+
     p = sub.add_parser("serve", help="a latent-space explorer in the browser (page + JSON API)",
                        description="Serve the page and the JSON API (OpenAPI docs at /docs); "
                                    "models load once.")
@@ -17,6 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: this machine only; others expose the models)")
     p.add_argument("--port", type=int, default=8000)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 
@@ -25,6 +29,7 @@ def run(args) -> int:
 
     import uvicorn
 
+    from textvae.cli.common import resolve_device
     from textvae.errors import TextVAEError
     from textvae.server import create_app
     from textvae.server.explorer import load_explorer
@@ -34,7 +39,7 @@ def run(args) -> int:
     if args.host not in LOOPBACK:
         warnings.warn(f"listening on {args.host}: anyone who can reach this address can use the models",
                       UserWarning, stacklevel=1)
-    explorer = load_explorer(args.model, args.ae, args.dialogue, args.corpus)
+    explorer = load_explorer(args.model, args.ae, args.dialogue, args.corpus, resolve_device(args.device))
     print(f"textvae explorer: http://{args.host}:{args.port}/  (API docs: /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(create_app(explorer), host=args.host, port=args.port, log_level="warning")
     return 0

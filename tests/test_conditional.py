@@ -39,7 +39,7 @@ def test_conditional_model_needs_paired_data():
 
 
 @pytest.mark.parametrize("prior", ["standard", "learned"])
-def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
+def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior, capsys):
     from conftest import ptb_lines
 
     lines = ptb_lines("train", 160)
@@ -69,6 +69,11 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior):
     assert main(["train", "--output", str(tmp_path / "cli"), "--quiet",  # the CLI trains conditional models too
                  *sum((["--set", o] for o in overrides[:-2] + ["train.epochs=1"]), [])]) == 0
     assert main(["respond", "--model", str(tmp_path / "run"), "the market fell", "-n", "2", "--json"]) == 0
+    for seed in ("1", "2"):  # --deterministic: the one reply from the prior mean, whatever the seed
+        assert main(["respond", "--model", str(tmp_path / "run"), "stocks rose", "the market fell",
+                     "--deterministic", "--jsonl", "--seed", seed]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert lines[0] == lines[1] and lines[0].startswith('{"text"')
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv), "--source-column", "0",
                  "--column", "1"]) == 0
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv)]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 import warnings
 from typing import NoReturn
@@ -25,8 +26,19 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
+def package_version() -> str:
+    """The installed distribution's version, else the source tree's `textvae.__version__`."""
+    try:
+        return importlib.metadata.version("textvae")
+    except importlib.metadata.PackageNotFoundError:
+        from textvae import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="textvae", description="Variational autoencoders for text.")
+    parser.add_argument("--version", action="version", version=f"textvae {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"textvae.cli.{name}").add_parser(sub)

@@ -24,3 +24,10 @@ def test_version_flag_prints_the_package_version(capsys):
 def test_dunder_version_matches_pyproject():
     declared = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
     assert textvae.__version__ == declared
+
+
+def test_typed_marker_and_licence_ship():
+    assert (ROOT / "textvae" / "py.typed").is_file()
+    assert '"py.typed"' in (ROOT / "pyproject.toml").read_text()
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License") and "2026 the textvae authors" in licence

@@ -1,4 +1,4 @@
-"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S]"""
+"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
     p.add_argument("--paraphrase-scale", type=float, default=None,
                    help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
+    p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
+    p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
+                   help="a dataset the model was trained on, for its model card (repeat for several)")
     p.set_defaults(run=run)
 
 
@@ -33,6 +36,7 @@ def run(args) -> int:
     if args.paraphrase_scale is not None:
         model.paraphrase_scale(args.paraphrase_scale)  # a negative scale fails here, before anything is written
         model.config = dataclasses.replace(model.config, paraphrase_scale=args.paraphrase_scale)
-    model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]))
+    model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
+                          datasets=args.datasets)
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")
     return 0

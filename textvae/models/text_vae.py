@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError, require_count
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
+from textvae.model_card import CARD_FILE, write_model_card
 from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
@@ -376,9 +377,12 @@ class TextVAE(nn.Module):
         trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
         return {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
 
-    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> None:
-        """config.json + model.safetensors + tokenizer files, each written atomically; `dtype` (e.g.
-        torch.bfloat16) stores the floating-point weights in that type (they load back as float32)."""
+    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None, license: str | None = None,
+                        datasets: Sequence[str] = (), metrics: Mapping[str, float] | None = None) -> None:
+        """config.json + model.safetensors + tokenizer files + a README.md model card, each written atomically;
+        `dtype` (e.g. torch.bfloat16) stores the floating-point weights in that type (they load back as
+        float32); `license`, `datasets` and `metrics` (name -> value) go into the card. A README.md that
+        textvae did not write is kept."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frozen = self._frozen_keys()
@@ -388,6 +392,9 @@ class TextVAE(nn.Module):
         save_tensors(folder / WEIGHTS_FILE, weights)
         self.tokenizer.save(folder)
         write_model_config(folder, self.model_type, dataclasses.asdict(self.config))
+        if not write_model_card(folder, self.config, license, datasets, metrics):
+            warnings.warn(f"{folder / CARD_FILE} was not written by textvae: kept it, wrote no model card",
+                          stacklevel=2)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None, device: str | torch.device | None = None) -> TextVAE:

@@ -169,19 +169,22 @@ class LatentGaussian:
 
 
 def text_scores(model, background, reference: LatentGaussian, texts: list[str], iw_samples: int) -> dict[str, np.ndarray]:
-    """Every text score, per token except the first and the latent ones: -ELBO (10 samples), its per-token
-    form, the reconstruction at mu, the complexity correction with zlib, the KL of q(z|x) to the prior, the
+    """Every text score: -ELBO (10 samples) per text, per token and per word, the reconstruction at mu
+    per token and per word, the complexity correction with zlib, the KL of q(z|x) to the prior, the
     Mahalanobis distance of mu to QQP training codes, the likelihood ratio against the LM."""
     def score(m, method: str, **options) -> np.ndarray:
         torch.manual_seed(0)
         return np.asarray(m.score(texts, method=method, **options))
 
     tokens = token_counts(model, texts)
+    words = np.array([len(t.split()) for t in texts])
     per_token = score(model, "elbo_per_token", samples=10)
+    reconstruction = score(model, "reconstruction")
     zlib_bits = np.array([8 * len(zlib.compress(t.encode("utf-8"), 9)) for t in texts])
     mu, logvar = model.encode(texts)
-    out = {"−ELBO per text": per_token * tokens, "−ELBO per token": per_token,
-           "reconstruction per token": score(model, "reconstruction"),
+    # per word: a unit that does not depend on how the tokenizer splits rare words into pieces
+    out = {"−ELBO per text": per_token * tokens, "−ELBO per token": per_token, "−ELBO per word": per_token * tokens / words,
+           "reconstruction per token": reconstruction, "reconstruction per word": reconstruction * tokens / words,
            "complexity per token (zlib)": (per_token * tokens / math.log(2) - zlib_bits) / tokens,
            "KL(q(z|x) ‖ p(z)) per text": DiagonalGaussian(mu, logvar).kl().numpy(),
            "Mahalanobis distance of μ to QQP train codes": reference.mahalanobis(mu)}
@@ -189,7 +192,6 @@ def text_scores(model, background, reference: LatentGaussian, texts: list[str], 
         out[f"IW-NLL per token (K = {iw_samples})"] = score(model, "iw_nll", samples=iw_samples)
     if background is not None:
         lm = score(background, "elbo_per_token")
-        words = np.array([len(t.split()) for t in texts])
         out["background LM NLL per token"] = lm
         out["likelihood ratio per token (LM background)"] = per_token - lm
         # the two models tokenise differently, so the log-ratio of the whole text is divided by a shared unit

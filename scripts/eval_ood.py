@@ -12,7 +12,7 @@
 The out-of-distribution set is the positive class: AUROC 1 = every OOD input scores above every
 in-distribution input, 0.5 = chance, below 0.5 = the score ranks OOD inputs as *more* typical.
 
-    python scripts/eval_ood.py                 # both parts (~25 min on one busy core)
+    python scripts/eval_ood.py                 # both parts (~10 min on one busy core, image VAEs cached)
     python scripts/eval_ood.py --part images   # or --part text
     python scripts/eval_ood.py --quick         # smoke run (writes under runs/eval_ood_quick/)
 """

@@ -90,3 +90,25 @@ def test_app_commands_print_json(models, capsys):
     assert len(json.loads(capsys.readouterr().out)["path"]) == 4
     assert main(["contrast", "--model", vae, "--ae-model", ae, "the market fell", "-n", "2", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) >= {"ae_reconstruction", "vae_prior_samples", "ae_random_z"}
+
+
+def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
+    from textvae.apps.paraphrase import paraphrase
+
+    class Sure:
+        """Decodes the input itself at scale <= 1 and distinct texts beyond, like a model sure of a sentence."""
+
+        scales: list = []
+
+        def paraphrase_scale(self, scale):
+            return 1.0 if scale is None else scale
+
+        def iter_generate(self, texts, n, scale, strategy, **options):
+            self.scales.append(scale)
+            return iter([texts[0] if scale <= 1 else f"{texts[0]} {scale} {i}" for i in range(n)])
+
+    model = Sure()
+    out = paraphrase(model, "the market fell", n=2, rerank=False)
+    assert model.scales == [1.0, 1.5] and out == ["the market fell 1.5 0", "the market fell 1.5 1"]
+    model.scales.clear()
+    assert paraphrase(model, "the market fell", n=2, rerank=False, widen=False) == [] and model.scales == [1.0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Sentences that occur in neither training corpus of the bundled models
-EXAMPLES = ["Why do cats purr when they are happy?", "Do you want to grab lunch tomorrow?",
+EXAMPLES = ["Why do leaves change color in autumn?", "Do you want to grab lunch tomorrow?",
             "Is it healthy to drink coffee every day?"]
 
 

@@ -51,12 +51,13 @@ def posterior_means(model: TextVAE, texts: list[str], batch: int = 256) -> np.nd
         return model.encode(texts, batch_size=batch)[0].numpy()
 
 
-def minilm_mean(model: TextVAE, texts: list[str], batch: int = 256) -> np.ndarray:
-    """MiniLM's own sentence embedding (mean of the last layer), through the model's encoder."""
+def minilm_mean(model: TextVAE, texts: list[str]) -> np.ndarray:
+    """The pretrained MiniLM's own sentence embedding (mean of the last layer): the first features of a frozen
+    encoder pooled 'mean+...' (cached), else a fresh, unmodified MiniLM's."""
     encoder = model.encoder
-    if encoder.pooling.split("+")[0].strip() == "mean" and encoder.frozen:  # the first 384 cached features
+    if encoder.frozen and encoder.name == "minilm" and encoder.pooling.split("+")[0].strip() == "mean":
         return cached_features(encoder, texts)[:, : encoder.model.config.hidden_size].numpy()
-    return torch.cat([encoder.sentence_embedding(texts[i : i + batch]) for i in range(0, len(texts), batch)]).numpy()
+    return cached_features(PretrainedEncoder("minilm"), texts).numpy()
 
 
 def probe(train_x, train_y, test_x, test_y) -> dict:
@@ -98,7 +99,7 @@ def main() -> None:
     for index, (label, path) in enumerate(models):
         start = time.perf_counter()
         model = TextVAE.from_pretrained(path, device="cpu")
-        if index == 0 and isinstance(model.encoder, PretrainedEncoder):
+        if index == 0:
             representations["MiniLM mean pooling (384-d, raw)"] = (minilm_mean(model, train_texts),
                                                                    minilm_mean(model, test_texts))
         representations[label] = (posterior_means(model, train_texts), posterior_means(model, test_texts))

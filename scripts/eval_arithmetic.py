@@ -77,7 +77,7 @@ def main() -> None:
             rows.append({"direction": "no shift" if strength == 0 else name, "strength": strength,
                          "question_share": float((classifier.predict(embedded) == QUESTION).mean()),
                          "cosine": float((embedded * source_vectors).sum(1).mean()),
-                         "bleu": corpus_bleu(outputs, [[s] for s in sources]),
+                         "bleu": corpus_bleu(outputs, sources),
                          "examples": [{"source": s, "output": o} for s, o in list(zip(sources, outputs))[:5]]})
             print(rows[-1]["direction"], strength, round(rows[-1]["question_share"], 3), round(rows[-1]["cosine"], 3))
     lines = ["| direction | strength | judged a question | MiniLM cosine to source | BLEU to source |",

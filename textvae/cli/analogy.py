@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_decoding_args, add_json_arg, add_model_arg
+    from textvae.cli.common import add_decoding_args, add_device_arg, add_json_arg, add_model_arg
 
     p = sub.add_parser("analogy", help="latent arithmetic: A is to B as C is to ? (decode mu_C + mu_B - mu_A)")
     add_model_arg(p)
@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("c", metavar="C")
     add_decoding_args(p)
     add_json_arg(p)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 

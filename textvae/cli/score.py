@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_json_arg, add_model_arg
     from textvae.metrics.scores import SCORES
 
     p = sub.add_parser("score", help="anomaly / out-of-distribution score per line (higher = less like the "
@@ -19,13 +19,13 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=int, default=None, help="posterior samples per text (default: per method)")
     p.add_argument("--seed", type=int, default=0)
     add_json_arg(p, stream=True)
+    add_device_arg(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     import sys
 
-    from textvae import TextVAE
     from textvae.cli.common import check_json_size, load_model, seed, stream
     from textvae.data import load_texts
 
@@ -34,7 +34,7 @@ def run(args) -> int:
     check_json_size(args, len(texts))
     seed(args)
     model = load_model(args)
-    background = TextVAE.from_pretrained(args.background) if args.background else None
+    background = load_model(args, args.background) if args.background else None
     scores = model.score(texts, method=args.method, background=background, samples=args.samples)
     records = ({"text": t, "score": round(s, 4)} for t, s in zip(texts, scores))
     stream(args, records, len(texts), lambda r: f"{r['score']:.4f}\t{r['text']}",

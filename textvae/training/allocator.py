@@ -3,9 +3,9 @@
 Every training step (and every importance-weighted decoder pass) frees and allocates again the same
 large blocks (logits, their gradient, bf16 weight copies: 10-50 MB each on PTB). By default glibc
 serves such blocks with fresh mmap'd pages and unmaps them on free, so each step page-faults and zeroes
-them again: on this project's AMD EPYC 4.5-5% of training time was spent in the kernel (0.5-1% after
-this) and steps ran 3-5% faster, peak RSS unchanged within 50 MB (docs/RESULTS.md, session 8);
-`textvae evaluate`'s IW passes ran about 4% faster (session 9). Off glibc (macOS, musl) nothing changes.
+them again: on an AMD EPYC 4.5-5% of training time is spent in the kernel (0.5-1% with this setting),
+and with it steps run 3-5% faster with peak RSS unchanged within 50 MB; `textvae evaluate`'s IW passes
+run about 4% faster. Off glibc (macOS, musl) nothing changes.
 
 The setting holds for the whole process, so only command-line entry points (`textvae train`, `textvae
 evaluate`) call it; library code (the Trainer, a notebook or server that imports textvae) never does.

@@ -7,7 +7,8 @@ from textvae.errors import require_count
 
 
 def _key(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Case- and space-insensitive form: "rain ." and "rain." are the same sentence."""
+    return "".join(text.lower().split())
 
 
 WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too few paraphrases differ

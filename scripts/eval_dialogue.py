@@ -10,7 +10,9 @@ greedily from each z ~ p(z | context), and the CVAE from the prior mean (scale 0
 
 Metrics (lower-cased whitespace tokens): distinct-1/2 across the samples of each input (averaged over
 inputs) and over all generated responses (corpus); smoothed sentence BLEU of each sample against the
-reference, averaged over the samples (precision) and its max over the samples (recall); mean length.
+reference, averaged over the samples (precision) and its max over the samples (recall); relevance: the
+MiniLM cosine (all-MiniLM-L6-v2, the same judge for every row) between each reply and the true response,
+averaged over the samples and its max over the samples; mean length.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval_fidelity import embed  # noqa: E402
 from results_doc import DOC, update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
 from textvae.data.corpus import load_dialogue_pairs  # noqa: E402
 from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input  # noqa: E402
+from textvae.nlu import PretrainedEncoder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "dailydialog" / "test" / "dialogues_test.txt"
 RESULTS = ROOT / "benchmarks" / "results" / "dialogue.json"
@@ -45,10 +49,20 @@ def respond(model, contexts: list[str], samples: int, batch: int, **options) -> 
     return out
 
 
-def score(groups: list[list[str]], references: list[str]) -> dict:
+def relevance(judge: PretrainedEncoder, groups: list[list[str]], references: list[str]) -> tuple[float, float]:
+    """Mean over inputs of the average and of the max MiniLM cosine between a reply and the true response."""
+    texts = sorted({t for group in groups for t in group} | set(references), key=len)  # each text embedded once
+    row = {text: i for i, text in enumerate(texts)}
+    vecs = embed(judge, texts)
+    sims = [vecs[[row[t] for t in group]] @ vecs[row[ref]] for group, ref in zip(groups, references)]
+    return mean(s.mean().item() for s in sims), mean(s.max().item() for s in sims)
+
+
+def score(groups: list[list[str]], references: list[str], judge: PretrainedEncoder) -> dict:
     flat = [response for group in groups for response in group]
     precision, recall = bleu_precision_recall(groups, references)
-    return {"distinct_1_per_input": distinct_per_input(groups, 1), "distinct_2_per_input": distinct_per_input(groups, 2),
+    relevance_avg, relevance_max = relevance(judge, groups, references)
+    return {"relevance_avg": relevance_avg, "relevance_max": relevance_max, "distinct_1_per_input": distinct_per_input(groups, 1), "distinct_2_per_input": distinct_per_input(groups, 2),
             "distinct_1": distinct_n(flat, 1), "distinct_2": distinct_n(flat, 2),
             "bleu_precision": precision, "bleu_recall": recall,
             "mean_length": mean(len(r.split()) for r in flat), "inputs": len(groups)}
@@ -61,9 +75,9 @@ def fmt(value) -> str:
 
 def table(rows: list[dict]) -> str:
     keys = ["distinct_1_per_input", "distinct_2_per_input", "distinct_1", "distinct_2", "bleu_precision",
-            "bleu_recall", "mean_length"]
+            "bleu_recall", "relevance_avg", "relevance_max", "mean_length"]
     lines = ["| row | dist-1 / input | dist-2 / input | dist-1 corpus | dist-2 corpus | BLEU prec. (avg) | "
-             "BLEU recall (max) | mean length |", "|" + "---|" * 8]
+             "BLEU recall (max) | relevance (avg) | relevance (max) | mean length |", "|" + "---|" * 10]
     lines += [f"| {r['row']} | " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -89,8 +103,10 @@ def main() -> None:
     if seq2seq.variational:
         raise SystemExit(f"--seq2seq {args.seq2seq} is variational; train it with --set model.variational=false")
     references_lower = [r.lower() for r in references]
-    rows = [{"row": "human test responses", **score([[r] for r in references_lower], references_lower)}]
-    for key in ("bleu_precision", "bleu_recall", "distinct_1_per_input", "distinct_2_per_input"):
+    judge = PretrainedEncoder("minilm").eval()
+    rows = [{"row": "human test responses", **score([[r] for r in references_lower], references_lower, judge)}]
+    for key in ("bleu_precision", "bleu_recall", "relevance_avg", "relevance_max", "distinct_1_per_input",
+                "distinct_2_per_input"):
         rows[0][key] = None  # one reference per input, scored against itself: not comparable
     runs = [("seq2seq, greedy (deterministic)", seq2seq, {"strategy": "greedy"}),
             ("seq2seq, word sampling (T = 1)", seq2seq, {"strategy": "sample", "temperature": 1.0}),
@@ -99,7 +115,7 @@ def main() -> None:
     for label, model, options in runs:
         start = time.perf_counter()
         groups = respond(model, model_contexts(model), args.samples, args.batch, **options)
-        rows.append({"row": label, **score(groups, references), "seconds": time.perf_counter() - start,
+        rows.append({"row": label, **score(groups, references, judge), "seconds": time.perf_counter() - start,
                      "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
                                   for i in range(min(3, len(contexts)))]})
         print(f"{label}: {rows[-1]['seconds']:.0f} s")
@@ -108,7 +124,8 @@ def main() -> None:
     greedy, cvae_row = by_row["seq2seq, greedy (deterministic)"], by_row["CVAE, z ~ p(z|c), greedy"]
     ratio = cvae_row["distinct_2_per_input"] / max(greedy["distinct_2_per_input"], 1e-9)
     summary = (f"\n\nCVAE vs deterministic seq2seq: distinct-2 per input {ratio:.2f}x; BLEU recall "
-               f"{cvae_row['bleu_recall']:.3f} vs {greedy['bleu_recall']:.3f}. {len(contexts)} test pairs, "
+               f"{cvae_row['bleu_recall']:.3f} vs {greedy['bleu_recall']:.3f}; relevance (max) "
+               f"{cvae_row['relevance_max']:.3f} vs {greedy['relevance_max']:.3f}. {len(contexts)} test pairs, "
                f"{args.samples} responses each; lower-cased whitespace tokens; BLEU = sacrebleu smoothed sentence "
                "BLEU (0-1) against the single reference. Models: `textvae train --config "
                "configs/dailydialog_cvae.yaml` and the same with `--set model.variational=false`.")

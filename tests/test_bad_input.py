@@ -268,7 +268,7 @@ CLI_CASES = {
                          "scale must be >= 0, got -1.0"),
     "paraphrase_empty": (["paraphrase", "--model", "{word}", " "], None, "text #0 is empty or whitespace only"),
     "respond_not_conditional": (["respond", "--model", "{word}", "hello there"], None, "is not a conditional model"),
-    "respond_without_model": (["respond", "hello"], None, "the following arguments are required: --model"),
+    "respond_without_turns": (["respond", "-n", "3"], None, "the following arguments are required: TURN"),
     "interpolate_steps": (["interpolate", "--model", "{word}", "a b", "c d", "--steps", "1"], None,
                           "steps must be >= 2, got 1"),
     # argparse usage errors are one line too

@@ -92,6 +92,7 @@ def test_the_page_paraphrases_interpolates_and_decodes_the_map(page_url, tmp_pat
             assert page.is_visible("#respond-run")
             page.click("#respond-run")
             page.wait_for_function("document.querySelectorAll('#replies li').length === 5")
+            assert page.locator("#reply-fixed dd").count() == 1
 
             page.click("#analogy-run")
             page.wait_for_function("document.querySelectorAll('#analogy dd').length === 2")

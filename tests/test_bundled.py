@@ -6,7 +6,7 @@ import torch
 
 from textvae import TextVAE
 from textvae.cli.main import main
-from textvae.models.registry import BUNDLED, DEFAULT_AE, default_model_path
+from textvae.models.registry import BUNDLED, DEFAULT_AE, DEFAULT_DIALOGUE, default_model_path
 
 
 def test_bundle_is_small():
@@ -35,3 +35,24 @@ def test_cli_works_without_model_argument(capsys):
     assert len(json.loads(capsys.readouterr().out)["paraphrases"]) >= 1
     assert main(["contrast", "How do I start a business?", "-n", "2", "--json", "--seed", "0"]) == 0
     assert json.loads(capsys.readouterr().out)["ae_reconstruction"]
+
+
+def test_bundled_dialogue_model_gives_varied_replies_and_one_fixed_reply(capsys):
+    dialogue = TextVAE.from_pretrained(default_model_path(DEFAULT_DIALOGUE), device="cpu")
+    assert dialogue.conditional and dialogue.variational
+    assert main(["respond", "Do you want to grab lunch tomorrow?", "-n", "5", "--json", "--seed", "0"]) == 0
+    replies = json.loads(capsys.readouterr().out)["responses"]
+    assert len(replies) == 5 and len(set(replies)) >= 3 and all(r.strip() for r in replies)
+    fixed = []
+    for seed in ("0", "1"):
+        assert main(["respond", "Do you want to grab lunch tomorrow?", "--deterministic", "--json", "--seed", seed]) == 0
+        fixed += json.loads(capsys.readouterr().out)["responses"]
+    assert len(fixed) == 2 and fixed[0] == fixed[1] and fixed[0].strip()
+
+
+def test_demo_shows_every_section_offline(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for section in ("Paraphrases", "Interpolation", "Deterministic vs sampled", "Dialogue"):
+        assert f"== {section}" in out
+    assert out.count("(deterministic)") == 3

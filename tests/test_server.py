@@ -162,6 +162,8 @@ def test_respond_needs_a_dialogue_model_and_uses_it_when_loaded(client, model_di
         assert dialogue_client.get("/api/info").json()["dialogue"]["name"] == "dialogue"
         replies = post(dialogue_client, "respond", {"text": "do you want to grab lunch ?", "n": 3})
         assert len(replies["responses"]) == 3
+        fixed = post(dialogue_client, "respond", {"text": "do you want to grab lunch ?", "n": 3})["deterministic"]
+        assert fixed == replies["deterministic"] and fixed.strip()  # the prior mean's reply does not vary
 
 
 def test_models_of_the_wrong_kind_are_refused(model_dirs):

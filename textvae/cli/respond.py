@@ -1,4 +1,4 @@
-"""textvae respond --model DIR TURN... -n 5 [--deterministic] [--json | --jsonl]"""
+"""textvae respond TURN... -n 5 [--model DIR] [--deterministic] [--json | --jsonl]"""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ def add_parser(sub) -> None:
                                    "n different replies. --deterministic decodes the prior mean instead: the "
                                    "one reply a model without variation would always give. The context is "
                                    "the last turns given (as many as the model reads, model.context_turns). "
-                                   "Train one with configs/dailydialog_cvae.yaml or configs/qqp_cvae.yaml.")
-    p.add_argument("--model", required=True, help="a conditional_vae model folder")
+                                   "The bundled model is a DailyDialog CVAE (non-commercial licence); train "
+                                   "another with configs/dailydialog_cvae.yaml or configs/qqp_cvae.yaml.")
+    p.add_argument("--model", default=None,
+                   help="a conditional_vae model folder (default: the bundled dialogue CVAE)")
     p.add_argument("turns", nargs="+", metavar="TURN", help="the conversation so far, one argument per turn")
     p.add_argument("-n", type=int, default=5, help="number of replies")
     p.add_argument("--deterministic", action="store_true",
@@ -27,11 +29,12 @@ def run(args) -> int:
     from textvae.cli.common import check_json_size, decoding_options, load_model, seed, stream
     from textvae.data.corpus import context_of
     from textvae.errors import TextVAEError
+    from textvae.models.registry import DEFAULT_DIALOGUE, default_model_path
 
     n = 1 if args.deterministic else args.n
     check_json_size(args, n)
     seed(args)
-    model = load_model(args)
+    model = load_model(args, args.model or default_model_path(DEFAULT_DIALOGUE))
     if not model.conditional:
         raise TextVAEError(f"{args.model} is not a conditional model; `respond` needs model.type: conditional_vae")
     context = context_of(args.turns, model.config.context_turns)

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
                                    "models load once.")
     p.add_argument("--model", default=None, help="VAE folder (default: the bundled VAE)")
     p.add_argument("--ae", default=None, help="autoencoder folder (default: the bundled AE)")
-    p.add_argument("--dialogue", default=None, help="conditional (dialogue) model folder: enables replies")
+    p.add_argument("--dialogue", default=None,
+                   help="conditional (dialogue) model folder for replies (default: the bundled dialogue CVAE)")
     p.add_argument("--corpus", default=None,
                    help="sentence-per-line file drawn on the latent map (default: the built-in sentences)")
     p.add_argument("--host", default="127.0.0.1",
@@ -31,6 +32,7 @@ def run(args) -> int:
 
     from textvae.cli.common import resolve_device
     from textvae.errors import TextVAEError
+    from textvae.models.registry import DEFAULT_DIALOGUE, default_model_path
     from textvae.server import create_app
     from textvae.server.explorer import load_explorer
 
@@ -39,7 +41,7 @@ def run(args) -> int:
     if args.host not in LOOPBACK:
         warnings.warn(f"listening on {args.host}: anyone who can reach this address can use the models",
                       UserWarning, stacklevel=1)
-    explorer = load_explorer(args.model, args.ae, args.dialogue, args.corpus, resolve_device(args.device))
+    explorer = load_explorer(args.model, args.ae, args.dialogue or default_model_path(DEFAULT_DIALOGUE), args.corpus, resolve_device(args.device))
     print(f"textvae explorer: http://{args.host}:{args.port}/  (API docs: /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(create_app(explorer), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -121,8 +121,12 @@ class ConditionalTextVAE(TextVAE):
 
         return self.decode_parts(parts(), strategy, opts)
 
-    def respond(self, context: str, n: int = 5, strategy: str = "greedy", **options) -> list[str]:
-        """n responses to one context (dialogue), each from its own z ~ p(z | context)."""
+    def respond(self, context: str, n: int = 5, strategy: str = "greedy", deterministic: bool = False,
+                **options) -> list[str]:
+        """n responses to one context (dialogue), each from its own z ~ p(z | context); with `deterministic`,
+        the one reply a model without variation gives: the greedy decode of the prior mean."""
+        if deterministic:
+            return self.generate([context], 1, scale=0.0, strategy="greedy", **options)[0]
         return self.generate([context], n, strategy=strategy, **options)[0]
 
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:

@@ -109,10 +109,12 @@ def contrast_models(body: s.ContrastRequest, ex: Served) -> s.ContrastResponse:
 @router.post("/respond",
              responses={400: {"model": s.ErrorResponse, "description": "no dialogue model loaded"}})
 def respond(body: s.RespondRequest, ex: Served) -> s.RespondResponse:
-    """n replies to a dialogue context, each from its own z ~ p(z | context) (needs --dialogue)."""
+    """n replies to a dialogue context, each from its own z ~ p(z | context), and the one deterministic reply
+    (the greedy decode of the prior mean)."""
     with ex.hold("dialogue") as (model,):
         responses = model.respond(body.text, n=body.n, strategy=body.strategy)
-    return s.RespondResponse(input=body.text, responses=responses)
+        deterministic = model.respond(body.text, deterministic=True)[0]
+    return s.RespondResponse(input=body.text, deterministic=deterministic, responses=responses)
 
 
 @router.post("/sample")

@@ -118,6 +118,7 @@ class RespondRequest(Request):
 
 class RespondResponse(BaseModel):
     input: str
+    deterministic: str = Field(description="the greedy decode of the prior mean: the reply without variation")
     responses: list[str]
 
 

@@ -160,7 +160,10 @@ function respond() {
   const [text] = filled(["sentence"], "respond-status", "Type a sentence in the paraphrase box.") || [];
   if (!text) return;
   respondRequests("replying…", () => api("respond", {text, n: 5}),
-                  (data) => fillList("replies", data.responses));
+                  (data) => {
+                    fillTerms("reply-fixed", [["deterministic (prior mean)", data.deterministic]]);
+                    fillList("replies", data.responses);
+                  });
 }
 
 // ---- the latent map ---------------------------------------------------------------------

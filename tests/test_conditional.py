@@ -122,3 +122,40 @@ def test_source_attention_needs_a_conditional_gru_model():
         load_experiment(None, ["model.source_attention=true"])
     with pytest.raises(ConfigError, match="source_attention needs"):
         load_experiment(None, ["model.type=conditional_vae", "model.decoder=transformer", "model.source_attention=true"])
+
+
+def test_copy_decoder_training_loss_matches_decoding_and_is_a_distribution(word_tokenizer, tiny_config):
+    import dataclasses
+
+    from textvae.data.tokenizers import BOS
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
+                                 copy=True)
+    model = ConditionalTextVAE(config, word_tokenizer).eval()
+    sources, targets = ["the market fell sharply", "stocks rose"], ["the market went down", "stocks rose again"]
+    batch = model.make_batch(targets)
+    memory = model.source_memory(sources)
+    z = torch.randn(2, config.latent_dim + config.condition_dim)
+    with torch.no_grad():
+        nll = model.reconstruction_nll(batch, z, memory=memory)
+        state = {**model.decoder.init_state(z, 2), **memory}
+        tokens, stepwise = torch.full((2,), BOS), torch.zeros(2)
+        for t in range(batch["target_ids"].shape[1]):
+            log_probs, state = model.decoder.step(tokens, state)
+            assert torch.allclose(log_probs.exp().sum(-1), torch.ones(2), atol=1e-4)
+            tokens = batch["target_ids"][:, t]
+            real = tokens != 0
+            stepwise += torch.where(real, -log_probs.gather(1, tokens[:, None])[:, 0], 0.0)
+    assert torch.allclose(nll, stepwise, atol=1e-3)
+    # the copy term is used: words of the source get more probability than without it
+    with torch.no_grad():
+        model.decoder.copy_gate.bias.fill_(-20.0)  # p_gen ~ 0: all mass on copying
+        log_probs, _ = model.decoder.step(torch.full((2,), BOS), {**model.decoder.init_state(z, 2), **memory})
+    source_ids = memory["memory_ids"][0][memory["memory_mask"][0]]
+    assert log_probs[0].exp()[source_ids].sum() > 0.99
+
+
+def test_copy_needs_source_attention():
+    with pytest.raises(ConfigError, match="model.copy needs model.source_attention"):
+        load_experiment(None, ["model.type=conditional_vae", "model.copy=true"])

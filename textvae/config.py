@@ -130,6 +130,7 @@ class ModelConfig:
     prior: str = "standard"  # conditional_vae: standard N(0, I) or learned p(z | source)
     condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
     source_attention: bool = False  # conditional_vae + gru decoder: also attend over the source's tokens
+    copy: bool = False  # with source_attention: the decoder can also copy source tokens (pointer-generator)
     context_turns: int = 1  # dialogue (data.dialogue): the previous turns a response is conditioned on
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
@@ -177,6 +178,7 @@ class ModelConfig:
         _require(self.context_turns > 0, f"model.context_turns must be > 0, got {self.context_turns}")
         _require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
                  "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
+        _require(not self.copy or self.source_attention, "model.copy needs model.source_attention: true")
         _require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         _require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")

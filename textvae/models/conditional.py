@@ -21,8 +21,9 @@ from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError, require_count
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
-from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
+from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head, per_example
 from textvae.nlg import build_decoder
+from textvae.nlg.copy import copy_probability, mixture_log_prob
 from textvae.nlu import PosteriorHead, build_encoder
 from textvae.nlu.gru import GRUEncoder
 from textvae.objectives import drop_decoder_inputs
@@ -61,7 +62,21 @@ class ConditionalTextVAE(TextVAE):
         if self.source_tokens is None:
             return None
         batch = self.make_batch(sources)
-        return {"memory": self.source_tokens.token_states(batch), "memory_mask": batch["target_ids"] != PAD}
+        return {"memory": self.source_tokens.token_states(batch), "memory_mask": batch["target_ids"] != PAD,
+                "memory_ids": batch["target_ids"]}
+
+    def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
+                           memory: dict[str, Tensor] | None = None) -> Tensor:
+        """-log p(x | z, c) per example (B,); a copying decoder (`model.copy`) mixes the output layer's
+        distribution with copying the source's tokens (textvae.nlg.copy)."""
+        if not self.config.copy:
+            return super().reconstruction_nll(batch, z, input_ids, memory)
+        inputs = batch["input_ids"] if input_ids is None else input_ids
+        targets = batch["target_ids"]
+        hidden, gate, weights = self.decoder.forward_with_copy(inputs, z, memory)
+        vocab_nll, position = self._real_token_nll(hidden, targets)
+        copied = copy_probability(weights, memory["memory_ids"], targets).flatten()[position]
+        return per_example(-mixture_log_prob(gate.flatten()[position], -vocab_nll, copied), position, targets.shape)
 
     def prior(self, h_source: Tensor) -> DiagonalGaussian:
         """p(z | c): the learned prior network, or N(0, I)."""

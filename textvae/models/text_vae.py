@@ -51,6 +51,12 @@ def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
 
 
 @MODELS.register("text_vae")
+def per_example(token_nll: Tensor, position: Tensor, shape: torch.Size) -> Tensor:
+    """Token NLLs at positions row * T + step of a (B, T) batch -> their sum per row (B,)."""
+    total = torch.zeros(shape[0], dtype=token_nll.dtype, device=token_nll.device)
+    return total.index_add(0, position // shape[1], token_nll)
+
+
 class TextVAE(nn.Module):
     config_class = ModelConfig
     model_type = "text_vae"
@@ -126,8 +132,9 @@ class TextVAE(nn.Module):
         real = (targets != PAD) & (targets != EOS)
         return -(log_probs.gather(1, targets) * real).sum(1)
 
-    def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
-        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,).
+    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
+        output layer, and its position row * T + step in `targets`.
 
         Real tokens are gathered in the states' memory order: a GRU's states are a batch-first view of
         time-major memory, and gathering them time-major spares a (B, T, H) copy."""
@@ -139,8 +146,11 @@ class TextVAE(nn.Module):
         output = self.decoder.output
         token_nll = linear_cross_entropy(flat.index_select(0, real), output.weight, output.bias,
                                          flat_targets.index_select(0, real))
-        per_example = torch.zeros(rows, dtype=token_nll.dtype, device=token_nll.device)
-        return per_example.index_add(0, real % rows if time_major else real // steps, token_nll)
+        return token_nll, (real % rows) * steps + real // rows if time_major else real
+
+    def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
+        """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
+        return per_example(*self._real_token_nll(hidden, targets), targets.shape)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""

@@ -16,9 +16,11 @@ class SourceAttention(nn.Module):
         self.query = nn.Linear(hidden_dim, memory_dim, bias=False)
         self.combine = nn.Linear(hidden_dim + memory_dim, hidden_dim)
 
-    def forward(self, hidden: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
-        """hidden (B, T, H), memory (B, S, M), memory_mask (B, S) True at real tokens -> (B, T, H)."""
+    def forward(self, hidden: Tensor, memory: Tensor, memory_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """hidden (B, T, H), memory (B, S, M), memory_mask (B, S) True at real tokens -> the attended states
+        (B, T, H) and the attention weights (B, T, S)."""
         scores = self.query(hidden) @ memory.transpose(1, 2).to(hidden.dtype)  # (B, T, S)
         scores = scores.float().masked_fill(~memory_mask[:, None, :], float("-inf"))
-        context = scores.softmax(-1).to(memory.dtype) @ memory
-        return torch.tanh(self.combine(torch.cat([hidden, context.to(hidden.dtype)], dim=-1)))
+        weights = scores.softmax(-1)
+        context = weights.to(memory.dtype) @ memory
+        return torch.tanh(self.combine(torch.cat([hidden, context.to(hidden.dtype)], dim=-1))), weights

@@ -1,5 +1,6 @@
 """GRU decoder: z sets the initial state and is concatenated to every input embedding; optionally
-its states attend over a source's token states (conditional models, `model.source_attention`)."""
+its states attend over a source's token states (conditional models, `model.source_attention`) and
+copy the source's tokens (`model.copy`, textvae.nlg.copy)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
 from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
+from textvae.nlg.copy import copy_distribution, mixture_log_prob
 from textvae.recurrence import gru_layers, runs_fused_gru
 
 
 @DECODERS.register("gru")
 class GRUDecoder(Decoder):
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int = 0,
-                 num_layers: int = 1, dropout: float = 0.0, memory_dim: int = 0, tie_embeddings: bool = False) -> None:
+                 num_layers: int = 1, dropout: float = 0.0, memory_dim: int = 0, tie_embeddings: bool = False,
+                 copy: bool = False) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.num_layers = num_layers
@@ -29,6 +32,9 @@ class GRUDecoder(Decoder):
         self.init_proj = nn.Linear(latent_dim, hidden_dim * num_layers) if latent_dim else None
         self.dropout = Dropout(dropout)
         self.attention = SourceAttention(hidden_dim, memory_dim) if memory_dim else None
+        if copy and not memory_dim:
+            raise TextVAEError("a copying decoder needs source attention (memory_dim > 0)")
+        self.copy_gate = nn.Linear(hidden_dim, 1) if copy else None  # reads the attended state
         # tied: states are projected down to the embedding size, then scored against the embedding
         self.tie_proj = nn.Linear(hidden_dim, embed_dim) if tie_embeddings else None
         self.output = nn.Linear(embed_dim if tie_embeddings else hidden_dim, vocab_size)
@@ -40,7 +46,7 @@ class GRUDecoder(Decoder):
         return cls(config.vocab_size, config.embed_dim, config.hidden_dim, latent_dim, config.num_layers, config.dropout,
                    # the conditional model reads the source with a bidirectional GRU of hidden_dim // 2 per direction
                    memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0,
-                   tie_embeddings=config.tie_embeddings)
+                   tie_embeddings=config.tie_embeddings, copy=config.copy)
 
     def _initial_hidden(self, z: Tensor | None, batch_size: int, device) -> Tensor:
         if z is None:
@@ -54,25 +60,36 @@ class GRUDecoder(Decoder):
             return emb
         return torch.cat([emb, z.unsqueeze(1).expand(-1, input_ids.shape[1], -1).to(emb.dtype)], dim=-1)
 
-    def _attend(self, out: Tensor, memory: State | None) -> Tensor:
+    def _attend(self, out: Tensor, memory: State | None) -> tuple[Tensor, Tensor | None]:
+        """The attended states and the attention weights (None without source attention)."""
         if self.attention is None:
             if memory:
                 raise TextVAEError("this decoder was built without source attention: it takes no memory")
-            return out
+            return out, None
         if not memory:
             raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
         return self.attention(out, memory["memory"], memory["memory_mask"])
 
+    def _project(self, attended: Tensor) -> Tensor:
+        """What the output layer reads: the attended states, projected to the embedding size when tied."""
+        return apply_in_layout(self.tie_proj, attended) if self.tie_proj is not None else attended
+
     def _features(self, out: Tensor, memory: State | None) -> Tensor:
-        """What the output layer reads: attended states, projected to the embedding size when tied."""
-        out = self._attend(out, memory)
-        return apply_in_layout(self.tie_proj, out) if self.tie_proj is not None else out
+        return self._project(self._attend(out, memory)[0])
+
+    def _run(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
+        h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
+        out, _ = gru_layers(self.rnn, self._inputs(input_ids, z), h0)  # bf16 matmuls under autocast
+        return out
 
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
-        h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
-        inputs = self._inputs(input_ids, z)
-        out, _ = gru_layers(self.rnn, inputs, h0)  # bf16 matmuls under autocast, one weight-gradient matmul
-        return self.dropout(self._features(out, memory))
+        return self.dropout(self._features(self._run(input_ids, z), memory))
+
+    def forward_with_copy(self, input_ids: Tensor, z: Tensor | None, memory: State) -> tuple[Tensor, Tensor, Tensor]:
+        """Teacher forcing for a copying decoder: the states for the output layer (B, T, H) as `forward`,
+        the copy gate's logit (B, T) and the attention weights over the source tokens (B, T, S)."""
+        attended, weights = self._attend(self._run(input_ids, z), memory)
+        return self.dropout(self._project(attended)), self.copy_gate(attended).squeeze(-1), weights
 
     def forward_samples(self, input_ids: Tensor, z: Tensor) -> Tensor:
         """K samples per text without tiling the text: the first layer's input projection splits into the
@@ -98,8 +115,14 @@ class GRUDecoder(Decoder):
         return state
 
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
+        """Logits of the next token; a copying decoder returns log-probabilities of the mixture instead."""
         z = state.get("z")
         out, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous())
         new_state = {**state, "hidden": hidden.transpose(0, 1)}
-        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
-        return self.output(self._features(out, memory)[:, 0]), new_state
+        memory = {key: state[key] for key in ("memory", "memory_mask", "memory_ids") if key in state}
+        attended, weights = self._attend(out, memory)
+        logits = self.output(self._project(attended)[:, 0])
+        if self.copy_gate is None:
+            return logits, new_state
+        copied = copy_distribution(weights[:, 0], state["memory_ids"], logits.shape[-1])
+        return mixture_log_prob(self.copy_gate(attended[:, 0]), logits.float().log_softmax(-1), copied), new_state

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from results_doc import DOC, record_run, update_section  # noqa: E402
 
-from textvae import kernels  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu import build  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
 VOCAB, HIDDEN, TOKENS = 10_002, 512, 768  # PTB's vocabulary, the GRU rows' state, one evaluation block of tokens
@@ -45,7 +45,7 @@ def best_ms(fn, repeats: int) -> float:
 
 def output_layer(repeats: int) -> list[dict]:
     """The fused output loss on TOKENS rows: the logits matmul, then the softmax forward and backward."""
-    loss = kernels.load("output_loss")
+    loss = build.load("output_loss")
     torch.manual_seed(0)
     hidden = torch.randn(TOKENS, HIDDEN).bfloat16()
     weight = (torch.randn(VOCAB, HIDDEN) * 0.05).bfloat16()
@@ -64,7 +64,7 @@ def output_layer(repeats: int) -> list[dict]:
 def recurrence(part: str, batch: int, train: bool, repeats: int) -> dict:
     """The GRU's time loops (one matmul and one pass over the gates per step; forward and backward when
     `train`) against their matmuls alone."""
-    loops = kernels.load("gru")
+    loops = build.load("gru")
     torch.manual_seed(0)
     weight = (torch.randn(3 * HIDDEN, HIDDEN) * 0.03).bfloat16()
     bias = torch.randn(3 * HIDDEN) * 0.1
@@ -99,7 +99,7 @@ def main() -> None:
     if args.repeats < 1:
         raise SystemExit("--repeats must be >= 1")
     torch.set_num_threads(1)
-    if kernels.load("gru") is None or kernels.load("output_loss") is None:
+    if build.load("gru") is None or build.load("output_loss") is None:
         raise SystemExit("the native kernels did not build here (see the warning above): nothing to time")
     machine = machine_info(measure=True)
     print(f"machine: {machine['label']}")

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 from results_doc import update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.latent import DiagonalGaussian  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from results_doc import record_run, update_section  # noqa: E402
 
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
 TARGET_MB = 1024

@@ -35,8 +35,8 @@ from results_doc import DOC, update_section  # noqa: E402
 
 from textvae.config import load_experiment  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.io import atomic_write_text, write_json  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
 from textvae.metrics import MI_ESTIMATOR  # noqa: E402
 from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 

@@ -41,7 +41,7 @@ from textvae.config import load_experiment  # noqa: E402
 from textvae.data import TextDataset, load_texts  # noqa: E402
 from textvae.data.batching import BucketBatchSampler  # noqa: E402
 from textvae.data.tokenizers import PAD, train_tokenizer  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 
 CONFIG = ROOT / "configs" / "ptb_bowman_reference.yaml"
 RESULTS = ROOT / "benchmarks" / "results" / "reference.json"

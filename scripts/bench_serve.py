@@ -27,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.server import create_app  # noqa: E402
 from textvae.server.background import serve_in_thread  # noqa: E402
 from textvae.server.explorer import load_explorer  # noqa: E402

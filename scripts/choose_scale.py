@@ -28,7 +28,7 @@ from results_doc import record_run  # noqa: E402
 from textvae import TextVAE  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
 from textvae.data.corpus import validation_start  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.nlu import PretrainedEncoder  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "paraphrase_scale.json"

@@ -30,7 +30,7 @@ from probe_nlu import minilm_mean, posterior_means  # noqa: E402
 from results_doc import record_run, update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.metrics.generation import corpus_bleu  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "arithmetic.json"

@@ -36,7 +36,7 @@ from results_doc import DOC, record_run, update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
 from textvae.data import load_texts  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.metrics.generation import corpus_bleu, self_bleu  # noqa: E402
 from textvae.nlu import PretrainedEncoder  # noqa: E402
 

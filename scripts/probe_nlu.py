@@ -31,7 +31,7 @@ from dailydialog_labels import labelled_utterances  # noqa: E402
 from results_doc import record_run, update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.models.registry import DEFAULT_AE, default_model_path  # noqa: E402
 from textvae.nlu import PretrainedEncoder  # noqa: E402
 from textvae.training.features import cached_features  # noqa: E402

@@ -30,8 +30,8 @@ from eval_interpolation import per_token_nll  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
 from textvae import TextVAE  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.io import WEIGHTS_FILE, write_json  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
 from textvae.nlu import PretrainedEncoder  # noqa: E402
 
 CONFIG = ROOT / "configs" / "rate_sweep_gru_vae.yaml"

@@ -29,7 +29,7 @@ from bench_ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_ep
 from results_doc import DOC, record_run, update_section  # noqa: E402
 
 from textvae.config import load_experiment  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from textvae.fastcpu.machine import machine_info  # noqa: E402
 from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "seed_spread.json"

@@ -10,6 +10,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+
+def pytest_configure(config) -> None:
+    """The test session is an entry point: like `textvae`, it lets the native kernels' build find the `ninja` wheel
+    of a virtual environment that is not activated."""
+    from textvae.fastcpu.process import put_ninja_on_path
+
+    put_ninja_on_path()
+
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PTB = SHARED / "ptb"
 

@@ -82,7 +82,7 @@ def test_invalid_decoding_options():
 
 
 def test_gru_recurrence_matches_the_fused_kernel_with_gradients():
-    from textvae.recurrence import gru_layers
+    from textvae.fastcpu.recurrence import gru_layers
 
     torch.manual_seed(0)
     rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True).eval().double().float()

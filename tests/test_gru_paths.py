@@ -5,10 +5,10 @@ gradients through the decoder and the encoder."""
 import pytest
 import torch
 
-from textvae import recurrence
+from textvae.fastcpu import recurrence
+from textvae.fastcpu.recurrence import gru_layers, runs_fused_gru
 from textvae.nlg.gru import GRUDecoder
 from textvae.nlu.gru import GRUEncoder
-from textvae.recurrence import gru_layers, runs_fused_gru
 
 
 @pytest.fixture()

@@ -3,8 +3,8 @@ import warnings
 
 import pytest
 
-from textvae import machine
 from textvae.cli.main import main
+from textvae.fastcpu import machine
 
 
 def test_machine_info_names_the_cpu_and_its_matmul_instruction_sets():

@@ -1,5 +1,6 @@
 """The hand-written GRU recurrence and the fused output loss match PyTorch's reference kernels, in
-their C++ (native) and Python forms; the native kernels fall back cleanly where they cannot build."""
+their C++ (native) and Python forms; the native kernels fall back cleanly where they cannot build, and
+one switch chooses between the two forms."""
 
 from pathlib import Path
 
@@ -8,16 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from textvae import kernels
-from textvae.dropout import Dropout, dropout
-from textvae.nlg.output_loss import linear_cross_entropy
+from textvae.fastcpu import build, native_kernel, native_kernels_enabled, use_native_kernels
+from textvae.fastcpu.dropout import Dropout, dropout
+from textvae.fastcpu.output_loss import linear_cross_entropy
+from textvae.fastcpu.recurrence import gru_layers
 from textvae.nlu.gru import GRUEncoder
-from textvae.recurrence import gru_layers
 
 
 def test_native_kernels_build_here():
     # CI has a compiler: the native path must really be exercised there, not silently skipped
-    assert kernels.load("gru") is not None and kernels.load("output_loss") is not None
+    assert build.load("gru") is not None and build.load("output_loss") is not None
 
 
 def test_a_kernel_that_cannot_build_warns_and_falls_back(monkeypatch):
@@ -28,9 +29,22 @@ def test_a_kernel_that_cannot_build_warns_and_falls_back(monkeypatch):
 
     monkeypatch.setattr(torch.utils.cpp_extension, "load", fail)
     with pytest.warns(RuntimeWarning, match="could not be built.*no compiler"):
-        assert kernels.load.__wrapped__("gru") is None
+        assert build.load.__wrapped__("gru") is None
+
+
+def test_one_switch_selects_the_kernels_and_the_environment_only_sets_its_default(monkeypatch):
+    monkeypatch.delenv("TEXTVAE_NATIVE", raising=False)
+    assert native_kernel("gru", "cpu") is build.load("gru") and native_kernel("gru", "cuda") is None
+    with use_native_kernels(False):
+        assert not native_kernels_enabled() and native_kernel("gru", "cpu") is None
+        with use_native_kernels(True):
+            assert native_kernel("output_loss", "cpu") is not None
+        assert native_kernel("output_loss", "cpu") is None
+    assert native_kernels_enabled()
     monkeypatch.setenv("TEXTVAE_NATIVE", "0")
-    assert kernels.load.__wrapped__("gru") is None
+    assert not native_kernels_enabled()
+    with use_native_kernels(True):
+        assert native_kernels_enabled()
 
 
 def test_kernels_build_from_staged_sources_whose_path_does_not_depend_on_the_checkout(monkeypatch, tmp_path):
@@ -39,12 +53,12 @@ def test_kernels_build_from_staged_sources_whose_path_does_not_depend_on_the_che
     built = []
     monkeypatch.setattr(torch.utils.cpp_extension, "load", lambda **kwargs: built.append(kwargs["sources"]))
     monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path))
-    kernels.load.__wrapped__("gru")
+    build.load.__wrapped__("gru")
     staged = built[0][0]
-    assert staged.startswith(str(tmp_path / "kernels")) and Path(staged).read_text() == (kernels.HERE / "gru.cpp").read_text()
-    assert (Path(staged).parent / "common.h").read_text() == (kernels.HERE / "common.h").read_text()
+    assert staged.startswith(str(tmp_path / "kernels")) and Path(staged).read_text() == (build.SOURCES / "gru.cpp").read_text()
+    assert (Path(staged).parent / "common.h").read_text() == (build.SOURCES / "common.h").read_text()
     written = Path(staged).stat().st_mtime_ns
-    kernels.load.__wrapped__("gru")
+    build.load.__wrapped__("gru")
     assert built[1] == built[0] and Path(staged).stat().st_mtime_ns == written  # same path, not rewritten
 
 
@@ -56,8 +70,8 @@ def test_native_and_python_gru_loops_agree_with_gradients(autocast):
     weights = (x, h0, *rnn.parameters())
     results = []
     for native in (True, False):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            out, h = gru_layers(rnn, x, h0, native=native)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast), use_native_kernels(native):
+            out, h = gru_layers(rnn, x, h0)
         results.append((out, h, *torch.autograd.grad((out * torch.cos(out)).sum() + h.sum(), weights)))
     for got, want in zip(*results):
         assert torch.allclose(got, want, atol=1e-5)
@@ -75,7 +89,8 @@ def test_shared_input_projection_with_row_gates_equals_the_tiled_one(native):
     results = []
     for tiled in (False, True):
         gates = (shared.repeat(1, 2, 1) + rows, None) if tiled else (shared, rows)
-        out, _ = gru_layers(rnn, None, h0[None], native=native, first_gates=gates)
+        with use_native_kernels(native):
+            out, _ = gru_layers(rnn, None, h0[None], first_gates=gates)
         results.append((out, *torch.autograd.grad((out * torch.cos(out)).sum(), (shared, rows, h0, rnn.weight_hh_l0, rnn.bias_hh_l0))))
     for got, want in zip(*results):
         assert torch.allclose(got, want, atol=1e-5)
@@ -111,7 +126,8 @@ def test_fused_output_loss_matches_cross_entropy(rows, bias, native):
     layer = torch.nn.Linear(16, 300, bias=bias)
     targets = torch.randint(0, 300, (rows,))
     weights = torch.rand(rows)
-    got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, chunk=64, native=native)
+    with use_native_kernels(native):
+        got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, chunk=64)
     want = F.cross_entropy(layer(hidden), targets, reduction="none")
     assert got.shape == (rows,) and torch.allclose(got, want, atol=1e-5)
     params = [hidden, *layer.parameters()]
@@ -124,14 +140,15 @@ def test_fused_output_loss_under_bf16_autocast_is_close(native):
     torch.manual_seed(0)
     hidden, layer, targets = torch.randn(200, 32), torch.nn.Linear(32, 500), torch.randint(0, 500, (200,))
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, native=native)
+        with use_native_kernels(native):
+            got = linear_cross_entropy(hidden, layer.weight, layer.bias, targets)
         want = F.cross_entropy(layer(hidden).float(), targets, reduction="none")
     assert got.dtype == torch.float32 and torch.allclose(got, want, atol=0.05)
 
 
 def test_native_softmax_is_exact_over_the_whole_exponent_range():
-    # the kernels' own exp (textvae/kernels/common.h) against torch's, with logits 100 nats apart
-    kernel = kernels.load("output_loss")
+    # the kernels' own exp (textvae/fastcpu/csrc/common.h) against torch's, with logits 100 nats apart
+    kernel = build.load("output_loss")
     torch.manual_seed(0)
     logits, bias = torch.randn(64, 1000) * 30, torch.randn(1000)
     targets, grad = torch.randint(0, 1000, (64,)), torch.rand(64)
@@ -171,18 +188,23 @@ def test_dropout_zeroes_a_fraction_p_and_rescales_the_rest(dtype):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_forward_without_gradients_matches_the_training_path(native, monkeypatch):
-    from textvae.nlg import output_loss
+    from textvae.fastcpu import output_loss
 
     monkeypatch.setattr(output_loss, "EVAL_BLOCK_BYTES", 300 * 4 * 128)  # 128-row blocks: 3 of them here
     torch.manual_seed(0)
     hidden, layer, targets = torch.randn(300, 16), torch.nn.Linear(16, 300), torch.randint(0, 300, (300,))
-    trained = linear_cross_entropy(hidden.requires_grad_(), layer.weight, layer.bias, targets, native=native)
-    with torch.no_grad():
-        evaluated = linear_cross_entropy(hidden, layer.weight, layer.bias, targets, native=native)
+    with use_native_kernels(native):
+        trained = linear_cross_entropy(hidden.requires_grad_(), layer.weight, layer.bias, targets)
+        with torch.no_grad():
+            evaluated = linear_cross_entropy(hidden, layer.weight, layer.bias, targets)
     assert torch.allclose(trained, evaluated, atol=1e-6)
     rnn = torch.nn.GRU(10, 12, batch_first=True)
     x, h0 = torch.randn(3, 7, 10), torch.zeros(1, 3, 12)
     with torch.no_grad():  # the native loop keeps no per-step gates here
-        assert torch.allclose(gru_layers(rnn, x, h0, native=native)[0], gru_layers(rnn, x, h0, native=False)[0],
-                              atol=1e-6)
-    assert torch.allclose(gru_layers(rnn, x, h0, native=native)[0], rnn(x, h0)[0], atol=1e-5)
+        with use_native_kernels(native):
+            chosen = gru_layers(rnn, x, h0)[0]
+        with use_native_kernels(False):
+            reference = gru_layers(rnn, x, h0)[0]
+        assert torch.allclose(chosen, reference, atol=1e-6)
+    with use_native_kernels(native):
+        assert torch.allclose(gru_layers(rnn, x, h0)[0], rnn(x, h0)[0], atol=1e-5)

@@ -61,15 +61,13 @@ def test_a_fresh_run_in_a_used_folder_starts_its_own_log_and_a_resumed_one_appen
     assert steps() == [5, 10, 15, 20]
 
 
-def test_the_training_process_keeps_freed_memory(monkeypatch):
+def test_the_training_process_keeps_freed_memory():
     import platform
 
-    from textvae.training.allocator import keep_freed_memory
+    from textvae.fastcpu.process import keep_freed_memory
 
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert keep_freed_memory()
-    monkeypatch.setenv("TEXTVAE_KEEP_FREED_MEMORY", "0")
-    assert not keep_freed_memory()
 
 
 def test_init_from_starts_from_a_saved_model_and_keeps_its_tokenizer(ptb_files, tmp_path):

@@ -1,8 +1,11 @@
-"""Shared CLI pieces: --model / --device / --json / --jsonl options, decoding options, output printing and streaming."""
+"""Shared CLI pieces: --model / --device / --json / --jsonl options, the process's speed settings, decoding
+options, output printing and streaming."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 
@@ -17,6 +20,28 @@ def add_model_arg(parser) -> None:
 def add_device_arg(parser) -> None:
     parser.add_argument("--device", default=None,
                         help="where the model runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)")
+
+
+def add_native_kernels_arg(parser) -> None:
+    parser.add_argument("--native-kernels", action=argparse.BooleanOptionalAction, default=None,
+                        help="run the GRU's time loops and the output loss's softmax as C++ kernels compiled on first "
+                             "use (the default where a compiler is found, unless TEXTVAE_NATIVE=0), or as their Python "
+                             "reference (same maths, slower)")
+
+
+def add_keep_freed_memory_arg(parser) -> None:
+    parser.add_argument("--keep-freed-memory", action=argparse.BooleanOptionalAction, default=None,
+                        help="let this process reuse the large blocks it frees instead of page-faulting fresh ones "
+                             "(glibc malloc; steps 3-5%% faster; the default unless TEXTVAE_KEEP_FREED_MEMORY=0)")
+
+
+def apply_keep_freed_memory(args) -> None:
+    """Set malloc for this process as --keep-freed-memory says (its default: TEXTVAE_KEEP_FREED_MEMORY, else on)."""
+    from textvae.fastcpu.process import keep_freed_memory
+
+    keep = args.keep_freed_memory
+    if keep if keep is not None else os.environ.get("TEXTVAE_KEEP_FREED_MEMORY", "1") != "0":
+        keep_freed_memory()
 
 
 def _cuda_problem(index: int | None) -> str | None:

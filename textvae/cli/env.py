@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from textvae.cli.common import emit
-    from textvae.machine import machine_info
+    from textvae.fastcpu.machine import machine_info
 
     info = machine_info(measure=args.measure)
     lines = [f"{key:>15}: {', '.join(value) if isinstance(value, list) else value}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_device_arg, add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_json_arg, add_keep_freed_memory_arg, add_model_arg
 
     p = sub.add_parser("evaluate", help="-ELBO, reconstruction, KL and PPL on a data file",
                        description="Evaluate a saved model: -ELBO, reconstruction and KL in nats per sentence, "
@@ -31,6 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     add_json_arg(p)
     add_device_arg(p)
+    add_keep_freed_memory_arg(p)
     p.set_defaults(run=run)
 
 
@@ -40,11 +41,10 @@ def run(args) -> int:
 
     import torch
 
-    from textvae.cli.common import emit, load_model
+    from textvae.cli.common import apply_keep_freed_memory, emit, load_model
     from textvae.data import TextDataset
     from textvae.errors import TextVAEError
     from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
-    from textvae.training.allocator import keep_freed_memory
     from textvae.training.features import attach_cached_features
 
     if args.batch_size <= 0:
@@ -53,7 +53,7 @@ def run(args) -> int:
         raise TextVAEError(f"--iw-batch-size must be > 0, got {args.iw_batch_size}")
     if args.iw_samples < 0:
         raise TextVAEError(f"--iw-samples must be >= 0, got {args.iw_samples}")
-    keep_freed_memory()  # the decoder passes reuse freed blocks (IW passes 4% faster, docs/RESULTS.md)
+    apply_keep_freed_memory(args)  # the decoder passes reuse freed blocks (IW passes 4% faster, docs/RESULTS.md)
     torch.manual_seed(args.seed)
     model = load_model(args)
     column = int(args.column) if args.column.isdigit() else args.column

@@ -51,6 +51,12 @@ def add_parser(sub) -> None:
     d.set_defaults(run=run_demo)
 
 
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to a shared machine
+
+
 def run_train(args) -> int:
     from textvae.config import parse_override
     from textvae.errors import ConfigError
@@ -64,21 +70,21 @@ def run_train(args) -> int:
     for item in args.set:
         keys, value = parse_override(item)
         overrides[".".join(keys)] = value
+    _one_thread()
     return train_from_args(args, overrides)
 
 
 def run_score(args) -> int:
     from textvae.image.cli_support import score_from_args
 
+    _one_thread()
     return score_from_args(args)
 
 
 def run_demo(args) -> int:
-    import torch
-
     from textvae.image.demo import run_demo as demo
 
-    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to a shared machine
+    _one_thread()
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
     demo(args.out, data=args.data, data_dir=args.data_dir, **kwargs)
     return 0

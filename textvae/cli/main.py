@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.metadata
 import sys
 import warnings
 from typing import NoReturn
 
+from textvae.cli.common import add_native_kernels_arg
 from textvae.errors import TextVAEError
 
 COMMANDS = ["train", "evaluate", "sample", "reconstruct", "paraphrase", "interpolate", "analogy", "score", "contrast", "respond", "encode", "demo", "image", "env", "export", "serve"]
@@ -42,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"textvae.cli.{name}").add_parser(sub)
+    for command in sub.choices.values():
+        add_native_kernels_arg(command)
     return parser
+
+
+def _speed_settings(args) -> contextlib.AbstractContextManager:
+    """The process's settings for the native kernels: `ninja` findable for their build, and --native-kernels."""
+    from textvae.fastcpu import use_native_kernels
+    from textvae.fastcpu.process import put_ninja_on_path
+
+    put_ninja_on_path()
+    return contextlib.nullcontext() if args.native_kernels is None else use_native_kernels(args.native_kernels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", FutureWarning)
     warnings.formatwarning = _one_line_warning
     try:
-        return args.run(args) or 0
+        with _speed_settings(args):
+            return args.run(args) or 0
     except TextVAEError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from textvae.image.config import ImageTrainConfig
 from textvae.image.data import load_image_data
 from textvae.image.metrics import iw_nll
@@ -48,7 +46,6 @@ def train_and_save(model_name: str, data: str, output: str | Path | None = None,
 
 
 def train_from_args(args, overrides: dict[str, Any]) -> int:
-    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to a shared machine
     for key, value in (("latent_dim", args.latent_dim), ("hidden_dim", args.hidden_dim), ("beta", args.beta)):
         if value is not None:
             overrides[key] = value
@@ -64,7 +61,6 @@ def score_from_args(args) -> int:
     from textvae.image.models import ImageModel
     from textvae.image.scores import IMAGE_SCORES, score_images
 
-    torch.set_num_threads(1)
     IMAGE_SCORES.get(args.method)  # fail fast on a bad name before loading anything
     if args.limit is not None and args.limit <= 0:
         raise ConfigError(f"--limit must be > 0, got {args.limit}")

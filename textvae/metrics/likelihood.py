@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from textvae.data.batching import BucketBatchSampler, TextDataset
 from textvae.errors import ConfigError
-from textvae.machine import warn_if_emulated_bf16
+from textvae.fastcpu.machine import warn_if_emulated_bf16
 
 
 def batches(dataset: TextDataset, batch_size: int, device: torch.device):

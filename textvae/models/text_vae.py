@@ -19,6 +19,7 @@ from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError, require_count
+from textvae.fastcpu.output_loss import linear_cross_entropy
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
 from textvae.model_card import CARD_FILE, write_model_card
@@ -26,7 +27,6 @@ from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
-from textvae.nlg.output_loss import linear_cross_entropy
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
 

@@ -2,7 +2,7 @@
 
 Teacher forcing: `forward(input_ids (B, T), z (B, D) | None, memory=None) -> hidden (B, T, H)`, then the output
 layer `output` (an nn.Linear H -> V) gives logits; it is kept separate so the loss can project only the
-real tokens, fused with the cross-entropy (textvae.nlg.output_loss).
+real tokens, fused with the cross-entropy (textvae.fastcpu.output_loss).
 Several latent samples per text (importance-weighted evaluation): `forward_samples(input_ids (B, T), z (K, B, D))
 -> hidden (K * B, T, H)`, the same as `forward` on the batch tiled K times; a decoder may override it to
 share the work that does not depend on z.

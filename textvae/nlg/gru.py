@@ -9,12 +9,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
-from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
+from textvae.fastcpu.dropout import Dropout
+from textvae.fastcpu.recurrence import gru_layers, runs_fused_gru
 from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
 from textvae.nlg.copy import copy_distribution, mixture_log_prob
-from textvae.recurrence import gru_layers, runs_fused_gru
 
 
 @DECODERS.register("gru")

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
-from textvae.dropout import Dropout
 from textvae.errors import TextVAEError
+from textvae.fastcpu.dropout import Dropout
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
 
 

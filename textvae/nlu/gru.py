@@ -1,6 +1,6 @@
 """A small GRU encoder (bidirectional by default) trained from scratch: the baseline for ablations.
 
-It keeps nn.GRU's parameters but runs them through textvae.recurrence (bf16 matmuls under autocast);
+It keeps nn.GRU's parameters but runs them through textvae.fastcpu.recurrence (bf16 matmuls under autocast);
 padding is handled by reversing each sequence within its own length, so no packing is needed.
 """
 
@@ -10,9 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from textvae.data.tokenizers import PAD
-from textvae.dropout import dropout
+from textvae.fastcpu.dropout import dropout
+from textvae.fastcpu.recurrence import gru_layer
 from textvae.nlu.base import ENCODERS, Encoder
-from textvae.recurrence import gru_layer
 
 
 @ENCODERS.register("gru")

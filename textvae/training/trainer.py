@@ -22,14 +22,14 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
-from textvae import kernels
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.data.corpus import load_dialogue_pairs, load_pairs, validation_start
 from textvae.data.sources import with_dataset_defaults
 from textvae.errors import CheckpointError, ConfigError, TextVAEError
+from textvae.fastcpu import build_kernels
+from textvae.fastcpu.machine import warn_if_emulated_bf16
 from textvae.io import WEIGHTS_FILE, atomic_write_text, read_model_config
-from textvae.machine import warn_if_emulated_bf16
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
 from textvae.objectives import build_beta_schedule, elbo_loss
@@ -132,8 +132,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(parameter_groups(model, cfg.train.encoder_lr), lr=cfg.train.lr,
                                       weight_decay=cfg.train.weight_decay, fused=True)
         model, optimizer, loader = acc.prepare(model, optimizer, loader)
-        if acc.device.type == "cpu":
-            kernels.build_all()  # before the clock starts: epoch_seconds never include a compile
+        build_kernels(acc.device.type)  # before the clock starts: epoch_seconds never include a compile
         steps_per_epoch = len(loader)  # this process's share of the batches under DDP
         total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
         # not prepared: Accelerate would step it once per process; the schedule counts optimizer steps

@@ -5,8 +5,9 @@ weight-gradient matmuls and a full-size gradient accumulation at every time step
 projection runs once for the whole sequence (outside, in autograd), the loop does one small matmul
 and the gates per step, and the backward pass loops once in reverse, then forms the recurrent weight
 gradient as ONE (T*B, 3H)^T @ (T*B, H) matmul (the cuDNN recipe). On CPU the two time loops run in
-C++ (textvae/kernels/gru.cpp: one matmul and one fused pass over the gates per step), where a
-compiler is available; the Python loops below are the fallback and the reference. Under bf16
+C++ (csrc/gru.cpp: one matmul and one fused pass over the gates per step), where a compiler is
+available and the switch (textvae.fastcpu.switch) is on; the Python loops below are the fallback and
+the reference. Under bf16
 autocast the matmuls run in bf16 (AMX on recent CPUs); gates and states stay float32. Same maths as
 nn.GRU (tested equal in float32).
 
@@ -23,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from textvae import kernels
-from textvae.dropout import dropout
+from textvae.fastcpu.dropout import dropout
+from textvae.fastcpu.switch import native_kernel
 
 
 def _forward_loop(gates_x: Tensor, h0: Tensor, w: Tensor, b: Tensor, keep: bool = True,
@@ -89,9 +90,9 @@ def runs_fused_gru(device: torch.device) -> bool:
     return device.type in FUSED_GRU_DEVICES
 
 
-def _loops(device_type: str, native: bool) -> SimpleNamespace | ModuleType:
-    """The C++ loops (textvae/kernels/gru.cpp) on CPU where they build; the Python loops otherwise."""
-    kernel = kernels.load("gru") if native and device_type == "cpu" else None
+def _loops(device_type: str) -> SimpleNamespace | ModuleType:
+    """The C++ loops (csrc/gru.cpp) where the switch selects them; the Python loops otherwise."""
+    kernel = native_kernel("gru", device_type)
     return kernel if kernel is not None else PYTHON_LOOPS
 
 
@@ -108,8 +109,8 @@ class _GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gates_x: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, row_gates: Tensor | None,
-                dtype: torch.dtype, native: bool, keep: bool) -> Tensor:
-        loops = _loops(gates_x.device.type, native)
+                dtype: torch.dtype, keep: bool) -> Tensor:
+        loops = _loops(gates_x.device.type)
         with torch.autocast(gates_x.device.type, enabled=False):
             rows = _contiguous_float(row_gates) if row_gates is not None else None
             states, gates, recurrent_n = loops.forward(_contiguous_float(gates_x), _contiguous_float(h0),
@@ -133,7 +134,7 @@ class _GRURecurrence(torch.autograd.Function):
         grad_rows = grad_gates_x.sum(0).to(ctx.row_dtype) if ctx.row_dtype is not None else None
         steps, batch, width = grad_gates_x.shape
         grad_shared = grad_gates_x.view(steps, batch // ctx.shared_rows, ctx.shared_rows, width).sum(1)
-        return grad_shared.to(ctx.gates_dtype), dh, grad_w, grad_b, grad_rows, None, None, None
+        return grad_shared.to(ctx.gates_dtype), dh, grad_w, grad_b, grad_rows, None, None
 
 
 def _compute_dtype(device_type: str) -> torch.dtype:
@@ -147,7 +148,7 @@ def _parameters(rnn: nn.GRU, layer: int, reverse: bool) -> tuple[Tensor, Tensor,
 
 
 def gru_recurrence(rnn: nn.GRU, layer: int, gates_x: Tensor, h0: Tensor, reverse: bool = False,
-                   native: bool = True, row_gates: Tensor | None = None) -> Tensor:
+                   row_gates: Tensor | None = None) -> Tensor:
     """The recurrence of one layer and direction from its input projection: gates_x (T, B, 3H) =
     x W_ih^T + b_ih (time-major), h0 (B, H) -> states (B, T, H). With `row_gates` (N, 3H), an input part
     per row constant over time, gates_x may hold B0 = B / k sequences, row b reading gates_x[:, b % B0]
@@ -160,26 +161,24 @@ def gru_recurrence(rnn: nn.GRU, layer: int, gates_x: Tensor, h0: Tensor, reverse
     keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                            for t in (gates_x, h0, w_hh, b_hh, row_gates))
     states = _GRURecurrence.apply(gates_x, h0.float(), w_hh, b_hh, row_gates, _compute_dtype(gates_x.device.type),
-                                  native, keep)
+                                  keep)
     return states.transpose(0, 1)
 
 
-def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool = False,
-              native: bool = True) -> Tensor:
+def gru_layer(rnn: nn.GRU, layer: int, inputs: Tensor, h0: Tensor, reverse: bool = False) -> Tensor:
     """One layer and direction of a batch-first `nn.GRU`'s parameters: inputs (B, T, E), h0 (B, H) -> (B, T, H).
 
     `reverse` picks the backward direction's ("_reverse") parameters; the caller reverses the inputs.
-    `native=False` runs the Python loops even where the C++ ones build (the reference in the tests).
     """
     if runs_fused_gru(h0.device):  # the aten op behind nn.GRU, on one layer's and direction's weights
         weights = list(_parameters(rnn, layer, reverse))
         return torch._VF.gru(inputs, h0[None].to(inputs.dtype), weights, True, 1, 0.0, rnn.training, False, True)[0]
     w_ih, _, b_ih, _ = _parameters(rnn, layer, reverse)
     gates_x = F.linear(inputs, w_ih, b_ih).transpose(0, 1)  # (T, B, 3H), all steps in one matmul
-    return gru_recurrence(rnn, layer, gates_x, h0, reverse, native)
+    return gru_recurrence(rnn, layer, gates_x, h0, reverse)
 
 
-def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True,
+def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor,
                first_gates: tuple[Tensor, Tensor | None] | None = None) -> tuple[Tensor, Tensor]:
     """A unidirectional batch-first `nn.GRU` over inputs (B, T, E) from h0 (layers, B, H).
 
@@ -194,9 +193,9 @@ def gru_layers(rnn: nn.GRU, inputs: Tensor, h0: Tensor, native: bool = True,
     layer_input, finals = inputs, []
     for layer in range(rnn.num_layers):
         if layer == 0 and first_gates is not None:
-            layer_input = gru_recurrence(rnn, 0, first_gates[0], h0[0], native=native, row_gates=first_gates[1])
+            layer_input = gru_recurrence(rnn, 0, first_gates[0], h0[0], row_gates=first_gates[1])
         else:
-            layer_input = gru_layer(rnn, layer, layer_input, h0[layer], native=native)
+            layer_input = gru_layer(rnn, layer, layer_input, h0[layer])
         finals.append(layer_input[:, -1])
         if layer < rnn.num_layers - 1 and rnn.dropout and rnn.training:
             layer_input = dropout(layer_input, rnn.dropout, training=True)

@@ -6,8 +6,8 @@ times their size through memory, which on a CPU costs more than all the matmuls 
 logits stay in the matmul's dtype (bf16 under autocast, as nn.Linear leaves them); the three matmuls
 run once each on the whole block of real tokens, and the elementwise part (log-sum-exp forward,
 softmax - onehot backward) is formed in float32 a row at a time while it is in cache: in C++ on CPU
-(textvae/kernels/output_loss.cpp) where a compiler is available, else `chunk` rows at a time in
-Python. Same maths as `F.cross_entropy(linear(h).float())` under autocast; only the order of
+(csrc/output_loss.cpp) where a compiler is available and the switch (textvae.fastcpu.switch) is on,
+else `chunk` rows at a time in Python. Same maths as `F.cross_entropy(linear(h).float())` under autocast; only the order of
 float32 additions differs.
 """
 
@@ -18,7 +18,7 @@ from types import ModuleType, SimpleNamespace
 import torch
 from torch import Tensor
 
-from textvae import kernels
+from textvae.fastcpu.switch import native_kernel
 
 DEFAULT_CHUNK = 64
 ROW_MULTIPLE = 128  # rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few kernels
@@ -59,9 +59,9 @@ def _python_backward(logits: Tensor, bias: Tensor | None, targets: Tensor, lse: 
     return grad_logits, grad_bias
 
 
-def _elementwise(device_type: str, native: bool, chunk: int) -> SimpleNamespace | ModuleType:
-    """The C++ row loops on CPU where they build; the Python blocks otherwise."""
-    kernel = kernels.load("output_loss") if native and device_type == "cpu" else None
+def _elementwise(device_type: str, chunk: int) -> SimpleNamespace | ModuleType:
+    """The C++ row loops where the switch selects them; the Python blocks otherwise."""
+    kernel = native_kernel("output_loss", device_type)
     if kernel is not None:
         return kernel
     return SimpleNamespace(forward=lambda logits, bias, targets: _python_forward(logits, bias, targets, chunk),
@@ -78,8 +78,8 @@ def _operands(weight: Tensor, bias: Tensor | None, targets: Tensor,
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
-                chunk: int, native: bool) -> Tensor:
-        elementwise = _elementwise(hidden.device.type, native, chunk)
+                chunk: int) -> Tensor:
+        elementwise = _elementwise(hidden.device.type, chunk)
         with torch.autocast(hidden.device.type, enabled=False):
             h = hidden.to(dtype)
             w, b, targets = _operands(weight, bias, targets, dtype)
@@ -99,15 +99,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
             grad_hidden = (grad_logits @ w).to(hidden_dtype)
             grad_weight = (grad_logits.t() @ h).to(weight_dtype)
         grad_bias = grad_bias.to(bias_dtype) if bias_dtype is not None else None
-        return grad_hidden, grad_weight, grad_bias, None, None, None, None
+        return grad_hidden, grad_weight, grad_bias, None, None, None
 
 
 def _nll_only(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
-              chunk: int, native: bool) -> Tensor:
+              chunk: int) -> Tensor:
     """The forward alone (no gradient wanted): logits a block of rows at a time, each under 32 MB, so
     the allocator reuses one block instead of mapping fresh pages for a (tokens, vocabulary) matrix
     (for a K = 500 importance-weighted evaluation those page faults were half the run time)."""
-    elementwise = _elementwise(hidden.device.type, native, chunk)
+    elementwise = _elementwise(hidden.device.type, chunk)
     w, b, targets = _operands(weight, bias, targets, dtype)
     block = max(ROW_MULTIPLE, EVAL_BLOCK_BYTES // (w.shape[0] * w.element_size()) // ROW_MULTIPLE * ROW_MULTIPLE)
     with torch.autocast(hidden.device.type, enabled=False):
@@ -117,11 +117,10 @@ def _nll_only(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tens
 
 
 def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
-                         chunk: int = DEFAULT_CHUNK, native: bool = True) -> Tensor:
+                         chunk: int = DEFAULT_CHUNK) -> Tensor:
     """-log softmax(hidden @ weight.T + bias)[target] per row: hidden (N, H), targets (N,) -> (N,) float32.
 
     Under autocast the matmuls run in the autocast dtype (bf16 on CPU), as `nn.Linear` would.
-    `native=False` runs the Python blocks even where the C++ loops build (the reference in the tests).
     """
     if hidden.dim() != 2 or targets.shape != hidden.shape[:1]:
         raise ValueError(f"hidden must be (N, H) and targets (N,); got {tuple(hidden.shape)} and {tuple(targets.shape)}")
@@ -130,9 +129,9 @@ def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, ta
     rows = hidden.shape[0]
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (hidden, weight, bias))
     if not wants_grad:
-        return _nll_only(hidden, weight, bias, targets, dtype, chunk, native)
+        return _nll_only(hidden, weight, bias, targets, dtype, chunk)
     pad = -rows % ROW_MULTIPLE  # padded rows get zero gradient: their losses are sliced off below
     if pad:
         hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
         targets = torch.cat([targets, targets.new_zeros(pad)])
-    return _LinearCrossEntropy.apply(hidden, weight, bias, targets, dtype, chunk, native)[:rows]
+    return _LinearCrossEntropy.apply(hidden, weight, bias, targets, dtype, chunk)[:rows]

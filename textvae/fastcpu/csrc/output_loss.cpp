@@ -1,7 +1,7 @@
 // The fused output loss's elementwise part in C++: per row of logits (bf16 under autocast, or float32)
 // one pass for the max and one for the sum of exponentials (forward), one pass writing
 // softmax - onehot and accumulating the bias gradient (backward), while the row is in cache.
-// Same maths as the Python blocks in textvae/nlg/output_loss.py, the fallback and the reference.
+// Same maths as the Python blocks in textvae/fastcpu/output_loss.py, the fallback and the reference.
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>

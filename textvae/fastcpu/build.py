@@ -1,14 +1,14 @@
-"""Native (C++) kernels, compiled on first use with `torch.utils.cpp_extension` and cached by PyTorch.
+"""Native (C++) kernels (csrc/), compiled on first use with `torch.utils.cpp_extension` and cached by PyTorch.
 
-Each loader returns the compiled module, or None where it cannot be built (no C++ compiler, or
-`TEXTVAE_NATIVE=0` in the environment): callers then run their Python reference implementation.
+`load` returns the compiled module, or None where it cannot be built (no C++ compiler, no `ninja` on
+PATH): callers then run their Python reference implementation. Whether they ask at all is the switch's
+choice (textvae.fastcpu.switch).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import platform
 import shutil
 import sys
@@ -16,10 +16,10 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+from textvae.fastcpu.machine import cpu_info, cpu_model
 from textvae.io import atomic_write_text, cache_root
-from textvae.machine import cpu_info, cpu_model
 
-HERE = Path(__file__).resolve().parent
+SOURCES = Path(__file__).resolve().parent / "csrc"
 
 
 def _flags() -> tuple[list[str], list[str]]:
@@ -49,10 +49,8 @@ def stage_sources(key: str, files: list[Path], texts: list[str]) -> Path:
 
 @functools.cache
 def load(name: str) -> ModuleType | None:
-    """The compiled `kernels/<name>.cpp`, or None (with a warning) where it cannot be built."""
-    if os.environ.get("TEXTVAE_NATIVE", "1") == "0":
-        return None
-    files = [HERE / f"{name}.cpp", *sorted(HERE.glob("*.h"))]
+    """The compiled `csrc/<name>.cpp`, or None (with a warning) where it cannot be built."""
+    files = [SOURCES / f"{name}.cpp", *sorted(SOURCES.glob("*.h"))]
     cflags, ldflags = _flags()
     texts = [path.read_text() for path in files]
     cpu = cpu_info()  # -march=native compiles for this CPU: its model and flags name the build
@@ -61,22 +59,20 @@ def load(name: str) -> ModuleType | None:
         source = stage_sources(f"{name}_{digest}", files, texts)
         from torch.utils.cpp_extension import load as build
 
-        if shutil.which("ninja") is None:  # the `ninja` wheel's binary, outside an activated environment
-            import ninja
-
-            os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
-
+        if shutil.which("ninja") is None:  # PyTorch's build runs `ninja` from PATH and takes no other location
+            raise RuntimeError("ninja is not on PATH (activate the environment that installed it, or call "
+                               "textvae.fastcpu.process.put_ninja_on_path() from the program's entry point)")
         return build(name=f"textvae_{name}_{digest}", sources=[str(source)], extra_cflags=cflags,
                      extra_ldflags=ldflags, verbose=False)
     except Exception as error:  # no compiler or ninja, or a platform the flags do not suit
         warnings.warn(f"textvae: the native '{name}' kernel could not be built ({type(error).__name__}: {error}); "
-                      "running the Python implementation (slower). Set TEXTVAE_NATIVE=0 to skip the attempt.",
-                      RuntimeWarning, stacklevel=2)
+                      "running the Python implementation (slower). To skip the attempt: --no-native-kernels, "
+                      "textvae.fastcpu.use_native_kernels(False) or TEXTVAE_NATIVE=0.", RuntimeWarning, stacklevel=2)
         return None
 
 
 def build_all() -> None:
     """Compile (or load from PyTorch's cache) every kernel here now, so that no timed step pays for a
     build: a first use after a change of the sources, flags or CPU compiles for ~30 s."""
-    for source in sorted(HERE.glob("*.cpp")):
+    for source in sorted(SOURCES.glob("*.cpp")):
         load(source.stem)

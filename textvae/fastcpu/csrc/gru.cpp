@@ -1,6 +1,6 @@
 // The GRU recurrence's time loops in C++: per step one matmul (ATen, bf16 on AMX under autocast) and
 // one fused pass over the gates. Same maths and saved tensors as the Python loops in
-// textvae/recurrence.py, which stay the fallback and the reference in the tests.
+// textvae/fastcpu/recurrence.py, which stay the fallback and the reference in the tests.
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>

@@ -15,19 +15,15 @@ import argparse
 import datetime
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import DOC, record_run, update_section
+from textvae import kernels
+from textvae.machine import machine_info
 
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae import kernels  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
+RESULTS = RESULTS_DIR / "kernels.json"
 VOCAB, HIDDEN, TOKENS = 10_002, 512, 768  # PTB's vocabulary, the GRU rows' state, one evaluation block of tokens
 STEPS, IW_ROWS, TRAIN_ROWS = 24, 400, 64  # a PTB sentence; 8 sentences x 50 samples; a training batch
 

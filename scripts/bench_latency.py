@@ -11,20 +11,16 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import update_section
+from textvae import TextVAE
+from textvae.latent import DiagonalGaussian
+from textvae.machine import machine_info
 
-from results_doc import update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.latent import DiagonalGaussian  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "latency.json"
+RESULTS = RESULTS_DIR / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"
 
 

@@ -14,16 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import record_run, update_section
+from textvae.machine import machine_info
 
-from results_doc import record_run, update_section  # noqa: E402
-
-from textvae.machine import machine_info  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
+RESULTS = RESULTS_DIR / "memory.json"
 TARGET_MB = 1024
 PEAK_RSS = """
 import resource, sys

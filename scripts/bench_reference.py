@@ -22,7 +22,6 @@ import math
 import resource
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import torch
@@ -30,21 +29,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench_ptb import evaluate_report, seconds_per_epoch  # noqa: E402
-from bench_ptb import train as train_row  # noqa: E402
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae.config import load_experiment  # noqa: E402
-from textvae.data import TextDataset, load_texts  # noqa: E402
-from textvae.data.batching import BucketBatchSampler  # noqa: E402
-from textvae.data.tokenizers import PAD, train_tokenizer  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
+from benchkit.paths import RESULTS_DIR, ROOT
+from benchkit.ptb import evaluate_report, seconds_per_epoch
+from benchkit.ptb import train as train_row
+from benchkit.results import DOC, record_run, update_section
+from textvae.config import load_experiment
+from textvae.data import TextDataset, load_texts
+from textvae.data.batching import BucketBatchSampler
+from textvae.data.tokenizers import PAD, train_tokenizer
+from textvae.machine import machine_info
 
 CONFIG = ROOT / "configs" / "ptb_bowman_reference.yaml"
-RESULTS = ROOT / "benchmarks" / "results" / "reference.json"
+RESULTS = RESULTS_DIR / "reference.json"
 QUICK_STEPS = 100
 
 

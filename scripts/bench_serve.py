@@ -24,16 +24,14 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import QQP, RESULTS_DIR
+from textvae.machine import machine_info
+from textvae.server import create_app
+from textvae.server.background import serve_in_thread
+from textvae.server.explorer import load_explorer
 
-from textvae.machine import machine_info  # noqa: E402
-from textvae.server import create_app  # noqa: E402
-from textvae.server.background import serve_in_thread  # noqa: E402
-from textvae.server.explorer import load_explorer  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
-QQP_TEST = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k" / "test.tsv"
+RESULTS = RESULTS_DIR / "serve.json"
+QQP_TEST = QQP / "test.tsv"
 SENTENCE = "How can I improve my English speaking skills?"
 
 

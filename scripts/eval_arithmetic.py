@@ -17,23 +17,19 @@ import argparse
 import datetime
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.corpora import labelled_utterances
+from benchkit.judges import minilm_mean, posterior_means
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import record_run, update_section
+from textvae import TextVAE
+from textvae.machine import machine_info
+from textvae.metrics.generation import corpus_bleu
 
-from dailydialog_labels import labelled_utterances  # noqa: E402
-from probe_nlu import minilm_mean, posterior_means  # noqa: E402
-from results_doc import record_run, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
-from textvae.metrics.generation import corpus_bleu  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "arithmetic.json"
+RESULTS = RESULTS_DIR / "arithmetic.json"
 INFORM, QUESTION = 1, 2
 STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 MIN_COSINE = 0.6  # the target compares transfer where content is still kept this well

@@ -22,31 +22,21 @@ import datetime
 import json
 import sys
 import time
-from pathlib import Path
 from statistics import mean
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.fidelity import generate
+from benchkit.judges import embed
+from benchkit.paths import DAILYDIALOG, RESULTS_DIR
+from benchkit.results import DOC, update_section
+from textvae import TextVAE
+from textvae.data.corpus import load_dialogue_pairs
+from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input
+from textvae.nlu import PretrainedEncoder
 
-from eval_fidelity import embed  # noqa: E402
-from results_doc import DOC, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.data.corpus import load_dialogue_pairs  # noqa: E402
-from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "dailydialog" / "test" / "dialogues_test.txt"
-RESULTS = ROOT / "benchmarks" / "results" / "dialogue.json"
-
-
-def respond(model, contexts: list[str], samples: int, batch: int, **options) -> list[list[str]]:
-    out: list[list[str]] = []
-    for start in range(0, len(contexts), batch):
-        out += model.generate(contexts[start : start + batch], samples, **options)
-    return out
+TEST = DAILYDIALOG / "test" / "dialogues_test.txt"
+RESULTS = RESULTS_DIR / "dialogue.json"
 
 
 def relevance(judge: PretrainedEncoder, groups: list[list[str]], references: list[str]) -> tuple[float, float]:
@@ -87,7 +77,7 @@ def main() -> None:
     parser.add_argument("--cvae", required=True, help="the dialogue CVAE (configs/dailydialog_cvae.yaml)")
     parser.add_argument("--seq2seq", required=True, help="its deterministic twin (model.variational=false)")
     parser.add_argument("--samples", type=int, default=5, help="responses per input")
-    parser.add_argument("--data", default=str(DATA), help="DailyDialog-format test file")
+    parser.add_argument("--data", default=str(TEST), help="DailyDialog-format test file")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs (smoke runs; writes nothing)")
     parser.add_argument("--batch", type=int, default=128, help="inputs decoded together")
     args = parser.parse_args()
@@ -114,7 +104,7 @@ def main() -> None:
             ("CVAE, z ~ p(z|c), greedy", cvae, {"strategy": "greedy", "scale": 1.0})]
     for label, model, options in runs:
         start = time.perf_counter()
-        groups = respond(model, model_contexts(model), args.samples, args.batch, **options)
+        groups = generate(model, model_contexts(model), args.samples, args.batch, **options)
         rows.append({"row": label, **score(groups, references, judge), "seconds": time.perf_counter() - start,
                      "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
                                   for i in range(min(3, len(contexts)))]})

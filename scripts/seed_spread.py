@@ -22,17 +22,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR, ROOT
+from benchkit.ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch
+from benchkit.results import DOC, record_run, update_section
+from textvae.config import load_experiment
+from textvae.machine import machine_info
+from textvae.metrics.likelihood import PRECISIONS
 
-from bench_ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch  # noqa: E402
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae.config import load_experiment  # noqa: E402
-from textvae.machine import machine_info  # noqa: E402
-from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "seed_spread.json"
+RESULTS = RESULTS_DIR / "seed_spread.json"
 METRICS = ("iw_nll", "ppl", "neg_elbo", "reconstruction", "kl", "mi", "au", "sec_per_epoch")
 
 

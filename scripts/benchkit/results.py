@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textvae.io import atomic_write_text  # the scripts importing this module put the repository on sys.path
+from benchkit.paths import DOCS
+from textvae.io import atomic_write_text
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
+DOC = DOCS / "RESULTS.md"
 
 
 def update_section(key: str, title: str, markdown: str, command: str, doc: Path = DOC) -> None:
@@ -19,7 +20,7 @@ def update_section(key: str, title: str, markdown: str, command: str, doc: Path 
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip() + f"\n\n## {title}\n\n" + block + "\n"
-    doc.write_text(text)
+    atomic_write_text(doc, text)
 
 
 def record_run(path: Path, run: dict, key: str | None = None) -> list[dict]:

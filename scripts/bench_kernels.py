@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 import time
 
 import torch
 
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import DOC, record_run, update_section
+from benchkit.results import DOC, command_line, record_run, update_section
 from textvae import kernels
 from textvae.machine import machine_info
 
@@ -107,7 +106,7 @@ def main() -> None:
     update_section("kernels", "Elementwise work beside the matmuls", table(runs) + "\n\nOne thread, the fastest "
                    "of the repeats; bf16 matmuls; the GRU's elementwise time is its loops' time less their "
                    "matmuls'. Elementwise work runs at about the same speed on any AVX-512 CPU; matmuls do not.",
-                   "python " + " ".join(sys.argv))
+                   command_line())
     print(table([run]))
     print(f"wrote {RESULTS} and {DOC}")
 

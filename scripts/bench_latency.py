@@ -9,13 +9,12 @@ import argparse
 import datetime
 import json
 import statistics
-import sys
 import time
 
 import torch
 
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import update_section
+from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.latent import DiagonalGaussian
 from textvae.machine import machine_info
@@ -59,7 +58,7 @@ def main() -> None:
     update_section("latency", "Paraphrase latency (bundled model)",
                    table + f"\n\n{machine}, {torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", "
                    f"{args.repeats} repeats.",
-                   "python " + " ".join(sys.argv))
+                   command_line())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"sentence": SENTENCE, "machine": machine, "threads": torch.get_num_threads(),
                                    "median_ms": rows, "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import record_run, update_section
+from benchkit.results import command_line, record_run, update_section
 from textvae.machine import machine_info
 
 RESULTS = RESULTS_DIR / "memory.json"
@@ -68,7 +68,7 @@ def main() -> None:
                    table + f"\n\nTarget: peak RSS <= {TARGET_MB} MB whatever the size. {machine['label']}; each "
                    "command in a fresh process, output streamed to a file. A paraphrase request decodes 3 "
                    "candidates per paraphrase asked and keeps the distinct ones (as many as exist).",
-                   "python " + " ".join(["scripts/bench_memory.py", *sys.argv[1:]]))
+                   command_line())
 
 
 if __name__ == "__main__":

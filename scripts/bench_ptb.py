@@ -19,7 +19,6 @@ import argparse
 import datetime
 import json
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +35,7 @@ from benchkit.ptb import (
     seconds_per_epoch,
     train,
 )
-from benchkit.results import DOC, update_section
+from benchkit.results import DOC, command_line, update_section
 from textvae.config import load_experiment
 from textvae.io import atomic_write_text
 from textvae.machine import machine_info
@@ -144,7 +143,7 @@ def main() -> None:
     mark_best(rows)
     print(table(rows))
     if not args.quick:
-        write_results(rows, {"command": "python " + " ".join(sys.argv), "rows": names, "trained": sorted(to_train),
+        write_results(rows, {"command": command_line(), "rows": names, "trained": sorted(to_train),
                              "iw_samples": iw_samples, "jobs": jobs, "threads": threads, "cores": cores,
                              "machine": machine,
                              "wall_s": total, "date": datetime.date.today().isoformat(), "summary": summary},

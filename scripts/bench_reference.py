@@ -20,7 +20,6 @@ import datetime
 import json
 import math
 import resource
-import sys
 import time
 
 import psutil
@@ -32,7 +31,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from benchkit.paths import RESULTS_DIR, ROOT
 from benchkit.ptb import evaluate_report, seconds_per_epoch
 from benchkit.ptb import train as train_row
-from benchkit.results import DOC, record_run, update_section
+from benchkit.results import DOC, command_line, record_run, update_section
 from textvae.config import load_experiment
 from textvae.data import TextDataset, load_texts
 from textvae.data.batching import BucketBatchSampler
@@ -165,7 +164,7 @@ def main() -> None:
     runs = record_run(RESULTS, run)
     update_section("reference", "Training speed of the reference configuration", table(runs) + "\n\nOne epoch of "
                    "PTB train (1,315 steps of 32), the same tokenization and length-bucketed batches, on the same "
-                   "machine; −ELBO single-sample after that epoch.", "python " + " ".join(sys.argv))
+                   "machine; −ELBO single-sample after that epoch.", command_line())
     print(table(runs))
     print(f"wrote {RESULTS} and {DOC}")
 

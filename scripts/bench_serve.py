@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from benchkit.paths import QQP, RESULTS_DIR
+from benchkit.results import command_line
 from textvae.machine import machine_info
 from textvae.server import create_app
 from textvae.server.background import serve_in_thread
@@ -157,7 +158,7 @@ def main() -> None:
         "map": {"sentences": args.map_size, "corpus": args.corpus.name, "first_s": first_map[1] / 1000,
                 "first_status": first_map[0], "first_cpu_s": first_map_cpu,
                 "cached_ms": cached_map},
-        "load_test": load, "command": "python " + " ".join(sys.argv)}, indent=2) + "\n")
+        "load_test": load, "command": command_line()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

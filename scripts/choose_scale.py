@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ import yaml
 from benchkit.fidelity import evaluate_set
 from benchkit.judges import embed
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import record_run
+from benchkit.results import command_line, record_run
 from textvae import TextVAE
 from textvae.data import load_texts
 from textvae.data.corpus import validation_start
@@ -70,7 +69,7 @@ def main() -> None:
     chosen = choose(rows, args.min_differ, args.max_self_bleu)
     print(f"chosen scale: {chosen}")
     record_run(RESULTS, {"model": str(run), "date": datetime.date.today().isoformat(), "machine": machine_info(),
-                         "command": "python " + " ".join(sys.argv), "validation_texts": len(texts),
+                         "command": command_line(), "validation_texts": len(texts),
                          "min_differ": args.min_differ, "max_self_bleu": args.max_self_bleu, "rows": rows,
                          "chosen": chosen}, key="model")
 

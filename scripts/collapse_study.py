@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from benchkit.paths import DOCS, RESULTS_DIR, ROOT
-from benchkit.results import update_section
+from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.config import load_experiment
 from textvae.data import TextDataset, load_texts
@@ -130,7 +130,7 @@ def main() -> None:
         update_section("collapse", "Posterior-collapse study (PTB, GRU VAE)",
                        markdown + f"\n\n{steps} steps per variant (batch 64); metrics on the first {len(test_texts)} "
                        f"PTB test sentences, IW-NLL with K = {args.iw_samples}. "
-                       "![KL and MI during training](collapse_study.png)", "python " + " ".join(sys.argv))
+                       "![KL and MI during training](collapse_study.png)", command_line())
 
 
 if __name__ == "__main__":

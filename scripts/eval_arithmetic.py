@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import random
-import sys
 
 import numpy as np
 import torch
@@ -24,7 +23,7 @@ import torch
 from benchkit.corpora import labelled_utterances
 from benchkit.judges import minilm_mean, posterior_means
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import record_run, update_section
+from benchkit.results import command_line, record_run, update_section
 from textvae import TextVAE
 from textvae.machine import machine_info
 from textvae.metrics.generation import corpus_bleu
@@ -103,7 +102,7 @@ def main() -> None:
                    table + f"\n\n{len(sources)} DailyDialog test utterances labelled inform (not ending in '?'); "
                    f"vector from {TRAIN_UTTERANCES:,} training utterances; the judge is a logistic regression on "
                    f"MiniLM embeddings of the same training utterances. {machine['label']}.",
-                   "python " + " ".join(["scripts/eval_arithmetic.py", *sys.argv[1:]]))
+                   command_line())
 
 
 if __name__ == "__main__":

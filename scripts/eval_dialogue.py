@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 import time
 from statistics import mean
 
@@ -29,7 +28,7 @@ import torch
 from benchkit.fidelity import generate
 from benchkit.judges import embed
 from benchkit.paths import DAILYDIALOG, RESULTS_DIR
-from benchkit.results import DOC, update_section
+from benchkit.results import DOC, command_line, update_section
 from textvae import TextVAE
 from textvae.data.corpus import load_dialogue_pairs
 from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input
@@ -125,7 +124,7 @@ def main() -> None:
         RESULTS.write_text(json.dumps({"cvae": args.cvae, "seq2seq": args.seq2seq, "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
         update_section("dialogue", "Dialogue: deterministic vs sampled responses (DailyDialog test)",
-                       table(rows) + summary, "python " + " ".join(sys.argv))
+                       table(rows) + summary, command_line())
         print(f"wrote {RESULTS} and {DOC}")
 
 

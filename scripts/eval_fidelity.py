@@ -29,7 +29,7 @@ from benchkit.corpora import qqp_unseen
 from benchkit.fidelity import SAMPLES, evaluate_set, exact_rate, median_nll, normalize
 from benchkit.judges import embed
 from benchkit.paths import DAILYDIALOG, QQP, RESULTS_DIR
-from benchkit.results import DOC, record_run, update_section
+from benchkit.results import DOC, command_line, record_run, update_section
 from textvae import TextVAE
 from textvae.data import load_texts
 from textvae.machine import machine_info
@@ -161,7 +161,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    command = "python " + " ".join(sys.argv)
+    command = command_line()
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     base = {"machine": machine_info(), "date": datetime.date.today().isoformat(), "command": command,
             "lm": args.lm, "limit": args.limit}

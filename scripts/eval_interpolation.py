@@ -19,13 +19,12 @@ import argparse
 import datetime
 import json
 import random
-import sys
 
 import torch
 
 from benchkit.judges import per_token_nll
 from benchkit.paths import QQP, RESULTS_DIR
-from benchkit.results import update_section
+from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.apps.similarity import sentence_embeddings
 from textvae.data import load_texts
@@ -113,7 +112,7 @@ def main() -> None:
                 "similarity = MiniLM cosine between consecutive sentences. Random z: "
                 f"{args.random} codes, VAE from N(0, I), AE from a Gaussian fitted to its codes of 5,000 training questions.")
     update_section("interpolation", "Interpolation and random codes: AE vs VAE (QQP)", markdown,
-                   "python " + " ".join(sys.argv))
+                   command_line())
     print(markdown)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 from benchkit.corpora import unseen_mask
 from benchkit.fidelity import generate
 from benchkit.paths import QQP, RESULTS_DIR
-from benchkit.results import DOC, update_section
+from benchkit.results import DOC, command_line, update_section
 from textvae import TextVAE
 from textvae.apps.similarity import sentence_embeddings
 from textvae.data import load_texts
@@ -131,7 +130,7 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"model": args.model or "bundled", "cvae": args.cvae, "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
-        update_section("paraphrase", "Paraphrase (QQP-50K test)", table(rows) + PROTOCOL, "python " + " ".join(sys.argv))
+        update_section("paraphrase", "Paraphrase (QQP-50K test)", table(rows) + PROTOCOL, command_line())
         print(f"wrote {RESULTS} and {DOC}")
 
 

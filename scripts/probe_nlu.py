@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import random
-import sys
 import time
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from benchkit.corpora import labelled_utterances
 from benchkit.judges import minilm_mean, posterior_means
 from benchkit.paths import RESULTS_DIR
-from benchkit.results import record_run, update_section
+from benchkit.results import command_line, record_run, update_section
 from textvae import TextVAE
 from textvae.machine import machine_info
 from textvae.models.registry import DEFAULT_AE, default_model_path
@@ -105,7 +104,7 @@ def main() -> None:
                    table + f"\n\nLogistic regression (standardised features) trained on {len(train_texts):,} "
                    f"DailyDialog training utterances (a fixed random sample), scored on all {len(test_texts):,} "
                    f"test utterances. Target: μ keeps >= {TARGET:.0%} of raw MiniLM's accuracy on each task. "
-                   f"{machine['label']}.", "python " + " ".join(["scripts/probe_nlu.py", *sys.argv[1:]]))
+                   f"{machine['label']}.", command_line())
     print(json.dumps({"wrote": str(RESULTS)}))
 
 

@@ -26,7 +26,7 @@ from benchkit.corpora import qqp_unseen
 from benchkit.fidelity import evaluate_set
 from benchkit.judges import embed, per_token_nll
 from benchkit.paths import DOCS, QQP, RESULTS_DIR, ROOT
-from benchkit.results import update_section
+from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.io import WEIGHTS_FILE, write_json
 from textvae.machine import machine_info
@@ -116,7 +116,7 @@ def main() -> None:
         print(f"free bits {free_bits:g}: KL {rows[-1]['kl']:.1f}, recon cos {rows[-1]['recon_cos']:.3f}")
     rows.sort(key=lambda r: r["kl"])
     print(table(rows, real_nll))
-    command = "python " + " ".join(sys.argv)
+    command = command_line()
     write_json(RESULTS, {"date": datetime.date.today().isoformat(), "machine": machine_info(), "command": command,
                          "config": str(CONFIG.relative_to(ROOT)), "inputs": len(texts), "scale": args.scale,
                          "real_nll": real_nll, "rows": rows})

@@ -17,14 +17,13 @@ import argparse
 import datetime
 import os
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchkit.paths import RESULTS_DIR, ROOT
 from benchkit.ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch
-from benchkit.results import DOC, record_run, update_section
+from benchkit.results import DOC, command_line, record_run, update_section
 from textvae.config import load_experiment
 from textvae.machine import machine_info
 from textvae.metrics.likelihood import PRECISIONS
@@ -109,7 +108,7 @@ def main() -> None:
     run = {"row": args.row, "config": config, "overrides": overrides, "seeds": args.seeds, "iw_samples": iw_samples,
            "iw_precision": args.iw_precision, "jobs": jobs, "threads": threads, "machine": machine,
            "wall_s": time.perf_counter() - start, "date": datetime.date.today().isoformat(),
-           "command": "python " + " ".join(sys.argv), "per_seed": per_seed, "summary": summary}
+           "command": command_line(), "per_seed": per_seed, "summary": summary}
     publish(record_run(RESULTS, run, key="row"))
     print(f"wrote {RESULTS} and {DOC}")
 

@@ -32,7 +32,7 @@ def section_keys() -> set[str]:
 def test_every_section_a_script_writes_is_marked_once_in_the_page():
     page = PAGE.read_text(encoding="utf-8")
     keys = section_keys()
-    assert keys == set(re.findall(r"<!-- (\w+):start -->", page))  # no section without its script
+    assert keys == set(re.findall(r"^<!-- (\w+):start -->$", page, re.M))  # no section without its script
     for key in keys:
         start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
         assert page.count(start) == page.count(end) == 1, key
@@ -65,3 +65,8 @@ def test_record_run_keeps_one_run_per_machine_and_key(results, tmp_path):
     results.record_run(path, {"machine": {"label": "m1"}, "model": "b", "x": 2}, key="model")
     runs = results.record_run(path, {"machine": {"label": "m1"}, "model": "a", "x": 3}, key="model")
     assert [(r["model"], r["x"]) for r in runs] == [("b", 2), ("a", 3)]
+
+
+def test_command_line_is_typed_from_the_repository_root_and_quoted(results, monkeypatch):
+    monkeypatch.setattr("sys.argv", [str(SCRIPTS / "probe_nlu.py"), "--label", "bundled VAE μ (64-d; tuned)"])
+    assert results.command_line() == "python scripts/probe_nlu.py --label 'bundled VAE μ (64-d; tuned)'"

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
-from benchkit.paths import DOCS
+from benchkit.paths import DOCS, ROOT
 from textvae.io import atomic_write_text
 
 DOC = DOCS / "RESULTS.md"
+
+
+def command_line() -> str:
+    """The command that ran this script, as typed from the repository root, its arguments quoted for a shell."""
+    script = Path(sys.argv[0]).resolve()
+    if script.is_relative_to(ROOT):
+        script = script.relative_to(ROOT)
+    return shlex.join(["python", str(script), *sys.argv[1:]])
 
 
 def update_section(key: str, title: str, markdown: str, command: str, doc: Path = DOC) -> None:

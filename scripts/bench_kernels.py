@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import DOC, command_line, record_run, update_section
+from textvae.fastcpu import build
+from textvae.fastcpu.machine import machine_info
 
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae.fastcpu import build  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
+RESULTS = RESULTS_DIR / "kernels.json"
 VOCAB, HIDDEN, TOKENS = 10_002, 512, 768  # PTB's vocabulary, the GRU rows' state, one evaluation block of tokens
 STEPS, IW_ROWS, TRAIN_ROWS = 24, 400, 64  # a PTB sentence; 8 sentences x 50 samples; a training batch
 
@@ -111,7 +106,7 @@ def main() -> None:
     update_section("kernels", "Elementwise work beside the matmuls", table(runs) + "\n\nOne thread, the fastest "
                    "of the repeats; bf16 matmuls; the GRU's elementwise time is its loops' time less their "
                    "matmuls'. Elementwise work runs at about the same speed on any AVX-512 CPU; matmuls do not.",
-                   "python " + " ".join(sys.argv))
+                   command_line())
     print(table([run]))
     print(f"wrote {RESULTS} and {DOC}")
 

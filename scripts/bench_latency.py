@@ -9,22 +9,17 @@ import argparse
 import datetime
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, update_section
+from textvae import TextVAE
+from textvae.fastcpu.machine import machine_info
+from textvae.latent import DiagonalGaussian
 
-from results_doc import update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.latent import DiagonalGaussian  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "latency.json"
+RESULTS = RESULTS_DIR / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"
 
 
@@ -63,7 +58,7 @@ def main() -> None:
     update_section("latency", "Paraphrase latency (bundled model)",
                    table + f"\n\n{machine}, {torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", "
                    f"{args.repeats} repeats.",
-                   "python " + " ".join(sys.argv))
+                   command_line())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"sentence": SENTENCE, "machine": machine, "threads": torch.get_num_threads(),
                                    "median_ms": rows, "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")

@@ -14,16 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, record_run, update_section
+from textvae.fastcpu.machine import machine_info
 
-from results_doc import record_run, update_section  # noqa: E402
-
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
+RESULTS = RESULTS_DIR / "memory.json"
 TARGET_MB = 1024
 PEAK_RSS = """
 import resource, sys
@@ -72,7 +68,7 @@ def main() -> None:
                    table + f"\n\nTarget: peak RSS <= {TARGET_MB} MB whatever the size. {machine['label']}; each "
                    "command in a fresh process, output streamed to a file. A paraphrase request decodes 3 "
                    "candidates per paraphrase asked and keeps the distinct ones (as many as exist).",
-                   "python " + " ".join(["scripts/bench_memory.py", *sys.argv[1:]]))
+                   command_line())
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ import datetime
 import json
 import math
 import resource
-import sys
 import time
-from pathlib import Path
 
 import psutil
 import torch
@@ -30,21 +28,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench_ptb import evaluate_report, seconds_per_epoch  # noqa: E402
-from bench_ptb import train as train_row  # noqa: E402
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae.config import load_experiment  # noqa: E402
-from textvae.data import TextDataset, load_texts  # noqa: E402
-from textvae.data.batching import BucketBatchSampler  # noqa: E402
-from textvae.data.tokenizers import PAD, train_tokenizer  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
+from benchkit.paths import RESULTS_DIR, ROOT
+from benchkit.ptb import evaluate_report, seconds_per_epoch
+from benchkit.ptb import train as train_row
+from benchkit.results import DOC, command_line, record_run, update_section
+from textvae.config import load_experiment
+from textvae.data import TextDataset, load_texts
+from textvae.data.batching import BucketBatchSampler
+from textvae.data.tokenizers import PAD, train_tokenizer
+from textvae.fastcpu.machine import machine_info
 
 CONFIG = ROOT / "configs" / "ptb_bowman_reference.yaml"
-RESULTS = ROOT / "benchmarks" / "results" / "reference.json"
+RESULTS = RESULTS_DIR / "reference.json"
 QUICK_STEPS = 100
 
 
@@ -169,7 +164,7 @@ def main() -> None:
     runs = record_run(RESULTS, run)
     update_section("reference", "Training speed of the reference configuration", table(runs) + "\n\nOne epoch of "
                    "PTB train (1,315 steps of 32), the same tokenization and length-bucketed batches, on the same "
-                   "machine; −ELBO single-sample after that epoch.", "python " + " ".join(sys.argv))
+                   "machine; −ELBO single-sample after that epoch.", command_line())
     print(table(runs))
     print(f"wrote {RESULTS} and {DOC}")
 

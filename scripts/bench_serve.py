@@ -24,16 +24,15 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import QQP, RESULTS_DIR
+from benchkit.results import command_line
+from textvae.fastcpu.machine import machine_info
+from textvae.server import create_app
+from textvae.server.background import serve_in_thread
+from textvae.server.explorer import load_explorer
 
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.server import create_app  # noqa: E402
-from textvae.server.background import serve_in_thread  # noqa: E402
-from textvae.server.explorer import load_explorer  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
-QQP_TEST = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k" / "test.tsv"
+RESULTS = RESULTS_DIR / "serve.json"
+QQP_TEST = QQP / "test.tsv"
 SENTENCE = "How can I improve my English speaking skills?"
 
 
@@ -159,7 +158,7 @@ def main() -> None:
         "map": {"sentences": args.map_size, "corpus": args.corpus.name, "first_s": first_map[1] / 1000,
                 "first_status": first_map[0], "first_cpu_s": first_map_cpu,
                 "cached_ms": cached_map},
-        "load_test": load, "command": "python " + " ".join(sys.argv)}, indent=2) + "\n")
+        "load_test": load, "command": command_line()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import DAILYDIALOG, QQP, ROOT
+from textvae.data import load_texts
+from textvae.data.corpus import load_dialogue_pairs
+from textvae.io import atomic_write_text
 
-from textvae.data import load_texts  # noqa: E402
-from textvae.data.corpus import load_dialogue_pairs  # noqa: E402
-from textvae.io import atomic_write_text  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "runs" / "data" / "general" / "train.txt"
 
 
@@ -46,8 +42,8 @@ def general_corpus(qqp_train: Path, dialogue_train: Path, seed: int = 0) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qqp", type=Path, default=DATA / "qqp_paraphrase_50k" / "train.tsv")
-    parser.add_argument("--dialogue", type=Path, default=DATA / "dailydialog" / "train" / "dialogues_train.txt")
+    parser.add_argument("--qqp", type=Path, default=QQP / "train.tsv")
+    parser.add_argument("--dialogue", type=Path, default=DAILYDIALOG / "train" / "dialogues_train.txt")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     texts = general_corpus(args.qqp, args.dialogue)

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 from pathlib import Path
 
 import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.fidelity import evaluate_set
+from benchkit.judges import embed
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, record_run
+from textvae import TextVAE
+from textvae.data import load_texts
+from textvae.data.corpus import validation_start
+from textvae.fastcpu.machine import machine_info
+from textvae.nlu import PretrainedEncoder
 
-from eval_fidelity import embed, evaluate_set  # noqa: E402
-from results_doc import record_run  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.data import load_texts  # noqa: E402
-from textvae.data.corpus import validation_start  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "paraphrase_scale.json"
+RESULTS = RESULTS_DIR / "paraphrase_scale.json"
 
 
 def held_out_texts(run: Path) -> list[str]:
@@ -72,7 +69,7 @@ def main() -> None:
     chosen = choose(rows, args.min_differ, args.max_self_bleu)
     print(f"chosen scale: {chosen}")
     record_run(RESULTS, {"model": str(run), "date": datetime.date.today().isoformat(), "machine": machine_info(),
-                         "command": "python " + " ".join(sys.argv), "validation_texts": len(texts),
+                         "command": command_line(), "validation_texts": len(texts),
                          "min_differ": args.min_differ, "max_self_bleu": args.max_self_bleu, "rows": rows,
                          "chosen": chosen}, key="model")
 

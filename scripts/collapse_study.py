@@ -20,15 +20,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from results_doc import update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.config import load_experiment  # noqa: E402
-from textvae.data import TextDataset, load_texts  # noqa: E402
-from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report  # noqa: E402
+from benchkit.paths import DOCS, RESULTS_DIR, ROOT
+from benchkit.results import command_line, update_section
+from textvae import TextVAE
+from textvae.config import load_experiment
+from textvae.data import TextDataset, load_texts
+from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
 
 BASE = "configs/ptb_gru_vae.yaml"
 
@@ -125,15 +122,15 @@ def main() -> None:
     markdown = "\n".join(lines)
     print(markdown)
     if not args.quick:
-        out = ROOT / "benchmarks" / "results" / "collapse.json"
+        out = RESULTS_DIR / "collapse.json"
         out.write_text(json.dumps({"steps": steps, "iw_samples": args.iw_samples, "base": BASE,
                                    "test_sentences": len(test_texts),
                                    "date": datetime.date.today().isoformat(), "variants": results}, indent=2) + "\n")
-        plot(results, ROOT / "docs" / "collapse_study.png")
+        plot(results, DOCS / "collapse_study.png")
         update_section("collapse", "Posterior-collapse study (PTB, GRU VAE)",
                        markdown + f"\n\n{steps} steps per variant (batch 64); metrics on the first {len(test_texts)} "
                        f"PTB test sentences, IW-NLL with K = {args.iw_samples}. "
-                       "![KL and MI during training](collapse_study.png)", "python " + " ".join(sys.argv))
+                       "![KL and MI during training](collapse_study.png)", command_line())
 
 
 if __name__ == "__main__":

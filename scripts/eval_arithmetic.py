@@ -16,24 +16,19 @@ from __future__ import annotations
 import argparse
 import datetime
 import random
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.corpora import labelled_utterances
+from benchkit.judges import minilm_mean, posterior_means
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, record_run, update_section
+from textvae import TextVAE
+from textvae.fastcpu.machine import machine_info
+from textvae.metrics.generation import corpus_bleu
 
-from dailydialog_labels import labelled_utterances  # noqa: E402
-from probe_nlu import minilm_mean, posterior_means  # noqa: E402
-from results_doc import record_run, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.metrics.generation import corpus_bleu  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "arithmetic.json"
+RESULTS = RESULTS_DIR / "arithmetic.json"
 INFORM, QUESTION = 1, 2
 STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 MIN_COSINE = 0.6  # the target compares transfer where content is still kept this well
@@ -107,7 +102,7 @@ def main() -> None:
                    table + f"\n\n{len(sources)} DailyDialog test utterances labelled inform (not ending in '?'); "
                    f"vector from {TRAIN_UTTERANCES:,} training utterances; the judge is a logistic regression on "
                    f"MiniLM embeddings of the same training utterances. {machine['label']}.",
-                   "python " + " ".join(["scripts/eval_arithmetic.py", *sys.argv[1:]]))
+                   command_line())
 
 
 if __name__ == "__main__":

@@ -20,33 +20,22 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 import time
-from pathlib import Path
 from statistics import mean
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.fidelity import generate
+from benchkit.judges import embed
+from benchkit.paths import DAILYDIALOG, RESULTS_DIR
+from benchkit.results import DOC, command_line, update_section
+from textvae import TextVAE
+from textvae.data.corpus import load_dialogue_pairs
+from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input
+from textvae.nlu import PretrainedEncoder
 
-from eval_fidelity import embed  # noqa: E402
-from results_doc import DOC, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.data.corpus import load_dialogue_pairs  # noqa: E402
-from textvae.metrics.generation import bleu_precision_recall, distinct_n, distinct_per_input  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "dailydialog" / "test" / "dialogues_test.txt"
-RESULTS = ROOT / "benchmarks" / "results" / "dialogue.json"
-
-
-def respond(model, contexts: list[str], samples: int, batch: int, **options) -> list[list[str]]:
-    out: list[list[str]] = []
-    for start in range(0, len(contexts), batch):
-        out += model.generate(contexts[start : start + batch], samples, **options)
-    return out
+TEST = DAILYDIALOG / "test" / "dialogues_test.txt"
+RESULTS = RESULTS_DIR / "dialogue.json"
 
 
 def relevance(judge: PretrainedEncoder, groups: list[list[str]], references: list[str]) -> tuple[float, float]:
@@ -62,7 +51,8 @@ def score(groups: list[list[str]], references: list[str], judge: PretrainedEncod
     flat = [response for group in groups for response in group]
     precision, recall = bleu_precision_recall(groups, references)
     relevance_avg, relevance_max = relevance(judge, groups, references)
-    return {"relevance_avg": relevance_avg, "relevance_max": relevance_max, "distinct_1_per_input": distinct_per_input(groups, 1), "distinct_2_per_input": distinct_per_input(groups, 2),
+    return {"relevance_avg": relevance_avg, "relevance_max": relevance_max,
+            "distinct_1_per_input": distinct_per_input(groups, 1), "distinct_2_per_input": distinct_per_input(groups, 2),
             "distinct_1": distinct_n(flat, 1), "distinct_2": distinct_n(flat, 2),
             "bleu_precision": precision, "bleu_recall": recall,
             "mean_length": mean(len(r.split()) for r in flat), "inputs": len(groups)}
@@ -87,7 +77,7 @@ def main() -> None:
     parser.add_argument("--cvae", required=True, help="the dialogue CVAE (configs/dailydialog_cvae.yaml)")
     parser.add_argument("--seq2seq", required=True, help="its deterministic twin (model.variational=false)")
     parser.add_argument("--samples", type=int, default=5, help="responses per input")
-    parser.add_argument("--data", default=str(DATA), help="DailyDialog-format test file")
+    parser.add_argument("--data", default=str(TEST), help="DailyDialog-format test file")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs (smoke runs; writes nothing)")
     parser.add_argument("--batch", type=int, default=128, help="inputs decoded together")
     args = parser.parse_args()
@@ -114,7 +104,7 @@ def main() -> None:
             ("CVAE, z ~ p(z|c), greedy", cvae, {"strategy": "greedy", "scale": 1.0})]
     for label, model, options in runs:
         start = time.perf_counter()
-        groups = respond(model, model_contexts(model), args.samples, args.batch, **options)
+        groups = generate(model, model_contexts(model), args.samples, args.batch, **options)
         rows.append({"row": label, **score(groups, references, judge), "seconds": time.perf_counter() - start,
                      "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
                                   for i in range(min(3, len(contexts)))]})
@@ -135,7 +125,7 @@ def main() -> None:
         RESULTS.write_text(json.dumps({"cvae": args.cvae, "seq2seq": args.seq2seq, "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
         update_section("dialogue", "Dialogue: deterministic vs sampled responses (DailyDialog test)",
-                       table(rows) + summary, "python " + " ".join(sys.argv))
+                       table(rows) + summary, command_line())
         print(f"wrote {RESULTS} and {DOC}")
 
 

@@ -2,7 +2,7 @@
 
 Input sets (no model trains on them; --limit N keeps the first N of each):
 - qqp-unseen: the QQP-50K test sources whose source and reference both do not occur in train.tsv
-  (case-insensitive; `unseen_mask` of eval_paraphrase.py), with their human paraphrases;
+  (case-insensitive; `benchkit.corpora.unseen_mask`), with their human paraphrases;
 - dailydialog-test: the first 1,000 distinct DailyDialog test utterances (file order) that occur neither in the
   DailyDialog train dialogues nor in either column of QQP train.tsv (case- and space-insensitive).
 
@@ -19,35 +19,26 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.corpora import qqp_unseen
+from benchkit.fidelity import SAMPLES, evaluate_set, exact_rate, median_nll, normalize
+from benchkit.judges import embed
+from benchkit.paths import DAILYDIALOG, QQP, RESULTS_DIR
+from benchkit.results import DOC, command_line, record_run, update_section
+from textvae import TextVAE
+from textvae.data import load_texts
+from textvae.fastcpu.machine import machine_info
+from textvae.metrics.generation import corpus_bleu
+from textvae.nlu import PretrainedEncoder
 
-from eval_interpolation import per_token_nll  # noqa: E402
-from eval_paraphrase import sample_paraphrases, unseen_mask  # noqa: E402
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.data import load_texts  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.metrics.generation import corpus_bleu, self_bleu  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data"
-QQP = DATA / "qqp_paraphrase_50k"
-DAILYDIALOG = DATA / "dailydialog"
-RESULTS = ROOT / "benchmarks" / "results" / "fidelity.json"
+RESULTS = RESULTS_DIR / "fidelity.json"
 SETS = ("qqp-unseen", "dailydialog-test")
 DIALOGUE_INPUTS = 1000
-SAMPLES = 5
-BATCH = 256
 REFERENCE = "(reference)"  # the `model` field of the run that holds the human-paraphrase and real-input rows
 COLUMNS = [  # (header, row key, format); the two NLL columns are left out when no row has them
     ("model", "row", "{}"), ("set", "set", "{}"), ("n", "n", "{}"),
@@ -75,20 +66,6 @@ PROTOCOL = (
     "NLL in the sample column. *real inputs*: the inputs themselves under the LM.")
 
 
-def normalize(text: str) -> str:
-    """Case- and space-insensitive form used for exact match and for membership tests."""
-    return "".join(text.lower().split())
-
-
-def qqp_unseen(folder: Path, limit: int | None) -> tuple[list[str], list[str]]:
-    """(sources, human paraphrases) of the test pairs `unseen_mask` keeps, the first `limit` of them."""
-    sources = load_texts(folder / "test.tsv", 0, drop_empty=False)
-    references = load_texts(folder / "test.tsv", 1, drop_empty=False)
-    kept = [(s, r) for s, r, m in zip(sources, references, unseen_mask(sources, references, folder / "train.tsv")) if m]
-    kept = kept[:limit]
-    return [s for s, _ in kept], [r for _, r in kept]
-
-
 def utterances(path: Path) -> list[str]:
     """All utterances of a DailyDialog file in order: each line split on '__eou__', stripped, empties dropped."""
     return [u.strip() for line in load_texts(path) for u in line.split("__eou__") if u.strip()]
@@ -107,44 +84,6 @@ def dialogue_unseen(folder: Path, qqp_train: Path, count: int) -> list[str]:
             chosen.append(text)
             seen.add(normalize(text))
     return chosen
-
-
-def embed(judge: PretrainedEncoder, texts: list[str]) -> torch.Tensor:
-    """Unit-length MiniLM sentence embeddings (N, H) of the reference judge, in batches."""
-    parts = [judge.sentence_embedding(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-    return F.normalize(torch.cat(parts).float(), dim=-1)
-
-
-def exact_rate(outputs: list[str], inputs: list[str]) -> float:
-    """Percentage of outputs equal to their input after `normalize`."""
-    return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)
-
-
-def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
-    """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM."""
-    return statistics.median(per_token_nll(lm, texts)) if lm is not None else None
-
-
-def reconstruct(model: TextVAE, texts: list[str]) -> list[str]:
-    """Greedy decode of each text's posterior mean, in batches."""
-    return [out for i in range(0, len(texts), BATCH) for out in model.reconstruct(texts[i : i + BATCH])]
-
-
-def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
-                 input_vecs: torch.Tensor, scale: float) -> tuple[dict, list[dict]]:
-    """The metrics of one model on one input set, and its first 3 inputs with their outputs."""
-    recons = reconstruct(model, inputs)
-    groups = sample_paraphrases(model, inputs, scale, SAMPLES, BATCH)
-    flat = [s for group in groups for s in group]
-    sample_vecs = embed(judge, flat).view(len(inputs), SAMPLES, -1)
-    metrics = {
-        "n": len(inputs), "recon_cos": (embed(judge, recons) * input_vecs).sum(-1).mean().item(),
-        "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
-        "sample_cos": (sample_vecs * input_vecs.unsqueeze(1)).sum(-1).mean().item(),
-        "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
-        "self_bleu": self_bleu(groups), "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
-    examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]
-    return metrics, examples
 
 
 def reference_rows(judge: PretrainedEncoder, lm: TextVAE | None, sets: dict[str, list[str]],
@@ -222,7 +161,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    command = "python " + " ".join(sys.argv)
+    command = command_line()
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     base = {"machine": machine_info(), "date": datetime.date.today().isoformat(), "command": command,
             "lm": args.lm, "limit": args.limit}

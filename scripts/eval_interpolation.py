@@ -19,38 +19,18 @@ import argparse
 import datetime
 import json
 import random
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.judges import per_token_nll
+from benchkit.paths import QQP, RESULTS_DIR
+from benchkit.results import command_line, update_section
+from textvae import TextVAE
+from textvae.apps.similarity import sentence_embeddings
+from textvae.data import load_texts
+from textvae.models.registry import DEFAULT_AE, default_model_path
 
-from results_doc import update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.apps.similarity import sentence_embeddings  # noqa: E402
-from textvae.data import load_texts  # noqa: E402
-from textvae.models.registry import DEFAULT_AE, default_model_path  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k" / "test.tsv"
-RESULTS = ROOT / "benchmarks" / "results" / "interpolation.json"
-
-
-@torch.no_grad()
-def per_token_nll(lm: TextVAE, texts: list[str], batch: int = 128) -> list[float]:
-    """Mean NLL per token (incl. EOS) of each text under the LM; empty texts score +inf."""
-    scores = []
-    for start in range(0, len(texts), batch):
-        chunk = texts[start : start + batch]
-        keep = [t for t in chunk if t.strip()]
-        values = iter([])
-        if keep:
-            b = lm.make_batch(keep)
-            values = iter((lm.reconstruction_nll(b, None) / b["lengths"]).tolist())
-        scores += [next(values) if t.strip() else float("inf") for t in chunk]
-    return scores
+RESULTS = RESULTS_DIR / "interpolation.json"
 
 
 def fluency(lm: TextVAE, texts: list[str], thresholds: dict[str, float]) -> dict[str, float]:
@@ -83,8 +63,8 @@ def main() -> None:
     parser.add_argument("--vae", default=None, help="VAE folder (default: bundled)")
     parser.add_argument("--ae", default=None, help="AE folder with the same architecture (default: bundled)")
     parser.add_argument("--lm", required=True, help="decoder-only LM folder (e.g. trained from configs/qqp_gru_lm.yaml)")
-    parser.add_argument("--data", default=str(DATA), help="test pairs (TSV); columns 0 and 1 are questions")
-    parser.add_argument("--train", default=str(DATA.parent / "train.tsv"), help="where the AE's code statistics come from")
+    parser.add_argument("--data", default=str(QQP / "test.tsv"), help="test pairs (TSV); columns 0 and 1 are questions")
+    parser.add_argument("--train", default=str(QQP / "train.tsv"), help="where the AE's code statistics come from")
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--random", type=int, default=1000, help="random codes decoded per model")
@@ -132,7 +112,7 @@ def main() -> None:
                 "similarity = MiniLM cosine between consecutive sentences. Random z: "
                 f"{args.random} codes, VAE from N(0, I), AE from a Gaussian fitted to its codes of 5,000 training questions.")
     update_section("interpolation", "Interpolation and random codes: AE vs VAE (QQP)", markdown,
-                   "python " + " ".join(sys.argv))
+                   command_line())
     print(markdown)
 
 

@@ -12,45 +12,29 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.corpora import unseen_mask
+from benchkit.fidelity import generate
+from benchkit.paths import QQP, RESULTS_DIR
+from benchkit.results import DOC, command_line, update_section
+from textvae import TextVAE
+from textvae.apps.similarity import sentence_embeddings
+from textvae.data import load_texts
+from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu
 
-from results_doc import DOC, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.apps.similarity import sentence_embeddings  # noqa: E402
-from textvae.data import load_texts  # noqa: E402
-from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "qqp_paraphrase_50k"
-RESULTS = ROOT / "benchmarks" / "results" / "paraphrase.json"
+RESULTS = RESULTS_DIR / "paraphrase.json"
 PROTOCOL = ("\n\nBLEU: sacrebleu corpus BLEU of one output per source (the first of the samples that differs from "
             "the source) against the reference / the source; iBLEU = 0.8 BLEU-ref - 0.2 BLEU-src; self-BLEU and "
             "distinct-n over all samples per source (lower-cased whitespace tokens); sim: MiniLM cosine to the "
             "source. 'unseen': source and reference both absent from train.tsv (case-insensitive).")
 
 
-def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
-    seen = {t.lower() for t in load_texts(train_file, 0) + load_texts(train_file, 1)}
-    return [s.lower() not in seen and r.lower() not in seen for s, r in zip(sources, references)]
-
-
 def embed(model, texts: list[str], batch: int = 256) -> torch.Tensor:
     return torch.cat([sentence_embeddings(model, texts[i : i + batch]) for i in range(0, len(texts), batch)])
-
-
-def sample_paraphrases(model, sources: list[str], scale: float, samples: int, batch: int = 256) -> list[list[str]]:
-    """`samples` greedy decodes per source: around its posterior (VAE) or from p(z | source) (CVAE)."""
-    out: list[list[str]] = []
-    for start in range(0, len(sources), batch):
-        out += model.generate(sources[start : start + batch], samples, scale=scale)
-    return out
 
 
 def pick(model, sources: list[str], candidates: list[list[str]], source_vecs: torch.Tensor | None) -> list[str]:
@@ -117,7 +101,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
     parser.add_argument("--rerank", action="store_true", help="pick the most similar differing sample (slower)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test pairs (smoke runs)")
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=str(QQP))
     args = parser.parse_args()
     torch.manual_seed(0)
     data = Path(args.data)
@@ -134,7 +118,7 @@ def main() -> None:
         runs += [(args.cvae_label, cvae, s) for s in args.cvae_scales]
     for label, generator, scale in runs:
         start = time.perf_counter()
-        groups = sample_paraphrases(generator, sources, scale, args.samples)
+        groups = generate(generator, sources, args.samples, scale=scale)
         outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
         rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
         print(f"{label} scale {scale:g}: {time.perf_counter() - start:.0f} s")
@@ -146,7 +130,7 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"model": args.model or "bundled", "cvae": args.cvae, "samples": args.samples,
                                        "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
-        update_section("paraphrase", "Paraphrase (QQP-50K test)", table(rows) + PROTOCOL, "python " + " ".join(sys.argv))
+        update_section("paraphrase", "Paraphrase (QQP-50K test)", table(rows) + PROTOCOL, command_line())
         print(f"wrote {RESULTS} and {DOC}")
 
 

@@ -17,47 +17,21 @@ import argparse
 import datetime
 import json
 import random
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.corpora import labelled_utterances
+from benchkit.judges import minilm_mean, posterior_means
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, record_run, update_section
+from textvae import TextVAE
+from textvae.fastcpu.machine import machine_info
+from textvae.models.registry import DEFAULT_AE, default_model_path
 
-from dailydialog_labels import labelled_utterances  # noqa: E402
-from results_doc import record_run, update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.models.registry import DEFAULT_AE, default_model_path  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
-from textvae.training.features import cached_features  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "nlu_probe.json"
+RESULTS = RESULTS_DIR / "nlu_probe.json"
 TARGET = 0.95  # mu keeps at least this share of raw MiniLM's probe accuracy
 TASKS = ("act", "emotion")
-
-
-def posterior_means(model: TextVAE, texts: list[str], batch: int = 256) -> np.ndarray:
-    """μ for every text; a frozen pretrained encoder's features come from the on-disk cache."""
-    with torch.no_grad():
-        if isinstance(model.encoder, PretrainedEncoder) and model.encoder.frozen:
-            features = cached_features(model.encoder, texts)
-            return torch.cat([model.posterior_head(features[i : i + batch]).mu
-                              for i in range(0, len(texts), batch)]).numpy()
-        return model.encode(texts, batch_size=batch)[0].numpy()
-
-
-def minilm_mean(model: TextVAE, texts: list[str]) -> np.ndarray:
-    """The pretrained MiniLM's own sentence embedding (mean of the last layer): the first features of a frozen
-    encoder pooled 'mean+...' (cached), else a fresh, unmodified MiniLM's."""
-    encoder = model.encoder
-    if encoder.frozen and encoder.name == "minilm" and encoder.pooling.split("+")[0].strip() == "mean":
-        return cached_features(encoder, texts)[:, : encoder.model.config.hidden_size].numpy()
-    return cached_features(PretrainedEncoder("minilm"), texts).numpy()
 
 
 def probe(train_x, train_y, test_x, test_y) -> dict:
@@ -130,7 +104,7 @@ def main() -> None:
                    table + f"\n\nLogistic regression (standardised features) trained on {len(train_texts):,} "
                    f"DailyDialog training utterances (a fixed random sample), scored on all {len(test_texts):,} "
                    f"test utterances. Target: μ keeps >= {TARGET:.0%} of raw MiniLM's accuracy on each task. "
-                   f"{machine['label']}.", "python " + " ".join(["scripts/probe_nlu.py", *sys.argv[1:]]))
+                   f"{machine['label']}.", command_line())
     print(json.dumps({"wrote": str(RESULTS)}))
 
 

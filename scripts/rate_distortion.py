@@ -22,21 +22,19 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from eval_fidelity import QQP, embed, evaluate_set, qqp_unseen  # noqa: E402
-from eval_interpolation import per_token_nll  # noqa: E402
-from results_doc import update_section  # noqa: E402
-
-from textvae import TextVAE  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.io import WEIGHTS_FILE, write_json  # noqa: E402
-from textvae.nlu import PretrainedEncoder  # noqa: E402
+from benchkit.corpora import qqp_unseen
+from benchkit.fidelity import evaluate_set
+from benchkit.judges import embed, per_token_nll
+from benchkit.paths import DOCS, QQP, RESULTS_DIR, ROOT
+from benchkit.results import command_line, update_section
+from textvae import TextVAE
+from textvae.fastcpu.machine import machine_info
+from textvae.io import WEIGHTS_FILE, write_json
+from textvae.nlu import PretrainedEncoder
 
 CONFIG = ROOT / "configs" / "rate_sweep_gru_vae.yaml"
-RESULTS = ROOT / "benchmarks" / "results" / "rate_distortion.json"
-FIGURE = ROOT / "docs" / "rate_distortion.png"
+RESULTS = RESULTS_DIR / "rate_distortion.json"
+FIGURE = DOCS / "rate_distortion.png"
 
 
 def train(free_bits: float, folder: Path, reuse: bool) -> None:
@@ -118,7 +116,7 @@ def main() -> None:
         print(f"free bits {free_bits:g}: KL {rows[-1]['kl']:.1f}, recon cos {rows[-1]['recon_cos']:.3f}")
     rows.sort(key=lambda r: r["kl"])
     print(table(rows, real_nll))
-    command = "python " + " ".join(sys.argv)
+    command = command_line()
     write_json(RESULTS, {"date": datetime.date.today().isoformat(), "machine": machine_info(), "command": command,
                          "config": str(CONFIG.relative_to(ROOT)), "inputs": len(texts), "scale": args.scale,
                          "real_nll": real_nll, "rows": rows})

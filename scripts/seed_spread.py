@@ -17,22 +17,18 @@ import argparse
 import datetime
 import os
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchkit.paths import RESULTS_DIR, ROOT
+from benchkit.ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch
+from benchkit.results import DOC, command_line, record_run, update_section
+from textvae.config import load_experiment
+from textvae.fastcpu.machine import machine_info
+from textvae.metrics.likelihood import PRECISIONS
 
-from bench_ptb import QUICK, ROWS, fmt, quick_test_file, run_row, seconds_per_epoch  # noqa: E402
-from results_doc import DOC, record_run, update_section  # noqa: E402
-
-from textvae.config import load_experiment  # noqa: E402
-from textvae.fastcpu.machine import machine_info  # noqa: E402
-from textvae.metrics.likelihood import PRECISIONS  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "seed_spread.json"
+RESULTS = RESULTS_DIR / "seed_spread.json"
 METRICS = ("iw_nll", "ppl", "neg_elbo", "reconstruction", "kl", "mi", "au", "sec_per_epoch")
 
 
@@ -112,7 +108,7 @@ def main() -> None:
     run = {"row": args.row, "config": config, "overrides": overrides, "seeds": args.seeds, "iw_samples": iw_samples,
            "iw_precision": args.iw_precision, "jobs": jobs, "threads": threads, "machine": machine,
            "wall_s": time.perf_counter() - start, "date": datetime.date.today().isoformat(),
-           "command": "python " + " ".join(sys.argv), "per_seed": per_seed, "summary": summary}
+           "command": command_line(), "per_seed": per_seed, "summary": summary}
     publish(record_run(RESULTS, run, key="row"))
     print(f"wrote {RESULTS} and {DOC}")
 

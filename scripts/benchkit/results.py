@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
-from textvae.io import atomic_write_text  # the scripts importing this module put the repository on sys.path
+from benchkit.paths import DOCS, ROOT
+from textvae.io import atomic_write_text
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
+DOC = DOCS / "RESULTS.md"
+
+
+def command_line() -> str:
+    """The command that ran this script, as typed from the repository root, its arguments quoted for a shell."""
+    script = Path(sys.argv[0]).resolve()
+    if script.is_relative_to(ROOT):
+        script = script.relative_to(ROOT)
+    return shlex.join(["python", str(script), *sys.argv[1:]])
 
 
 def update_section(key: str, title: str, markdown: str, command: str, doc: Path = DOC) -> None:
@@ -19,7 +30,7 @@ def update_section(key: str, title: str, markdown: str, command: str, doc: Path 
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip() + f"\n\n## {title}\n\n" + block + "\n"
-    doc.write_text(text)
+    atomic_write_text(doc, text)
 
 
 def record_run(path: Path, run: dict, key: str | None = None) -> list[dict]:

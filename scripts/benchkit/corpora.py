@@ -1,0 +1,43 @@
+"""The evaluation inputs several scripts share: QQP test pairs unseen in training, labelled DailyDialog turns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchkit.paths import DAILYDIALOG
+from textvae.data import load_texts
+
+
+def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
+    """Per pair: neither its source nor its reference occurs (case-insensitive) in either column of `train_file`."""
+    seen = {t.lower() for t in load_texts(train_file, 0) + load_texts(train_file, 1)}
+    return [s.lower() not in seen and r.lower() not in seen for s, r in zip(sources, references)]
+
+
+def qqp_unseen(folder: Path, limit: int | None) -> tuple[list[str], list[str]]:
+    """(sources, human paraphrases) of the test pairs `unseen_mask` keeps, the first `limit` of them."""
+    sources = load_texts(folder / "test.tsv", 0, drop_empty=False)
+    references = load_texts(folder / "test.tsv", 1, drop_empty=False)
+    kept = [(s, r) for s, r, m in zip(sources, references, unseen_mask(sources, references, folder / "train.tsv")) if m]
+    kept = kept[:limit]
+    return [s for s, _ in kept], [r for _, r in kept]
+
+
+def labelled_utterances(split: str, folder: Path = DAILYDIALOG) -> tuple[list[str], list[int], list[int]]:
+    """(utterances, act labels 1-4, emotion labels 0-6) of one DailyDialog split (train, validation, test), in
+    file order. Acts: 1 inform, 2 question, 3 directive, 4 commissive; emotions: 0 none, 1 anger, 2 disgust,
+    3 fear, 4 happiness, 5 sadness, 6 surprise. Dialogues whose label count does not match their utterance
+    count are skipped."""
+    folder = folder / split
+    texts, acts, emotions = [], [], []
+    lines = zip((folder / f"dialogues_{split}.txt").read_text(encoding="utf-8").splitlines(),
+                (folder / f"dialogues_act_{split}.txt").read_text().splitlines(),
+                (folder / f"dialogues_emotion_{split}.txt").read_text().splitlines())
+    for dialogue, act_line, emotion_line in lines:
+        turns = [t.strip() for t in dialogue.split("__eou__") if t.strip()]
+        act, emotion = [int(x) for x in act_line.split()], [int(x) for x in emotion_line.split()]
+        if len(turns) == len(act) == len(emotion):
+            texts += turns
+            acts += act
+            emotions += emotion
+    return texts, acts, emotions

@@ -1,0 +1,60 @@
+"""Fidelity of a model on a set of inputs: its reconstructions and samples, judged against the inputs."""
+
+from __future__ import annotations
+
+import statistics
+
+import torch
+
+from benchkit.judges import BATCH, embed, per_token_nll
+from textvae import TextVAE
+from textvae.metrics.generation import corpus_bleu, self_bleu
+from textvae.nlu import PretrainedEncoder
+
+SAMPLES = 5  # samples per input
+
+
+def normalize(text: str) -> str:
+    """Case- and space-insensitive form used for exact match and for membership tests."""
+    return "".join(text.lower().split())
+
+
+def generate(model: TextVAE, inputs: list[str], samples: int, batch: int = BATCH, **options) -> list[list[str]]:
+    """`samples` outputs per input, `batch` inputs at a time: around its posterior (VAE) or from p(z | input)
+    (conditional VAE); `options` go to `model.generate` (scale, strategy, temperature, ...)."""
+    out: list[list[str]] = []
+    for start in range(0, len(inputs), batch):
+        out += model.generate(inputs[start : start + batch], samples, **options)
+    return out
+
+
+def reconstruct(model: TextVAE, texts: list[str]) -> list[str]:
+    """Greedy decode of each text's posterior mean, in batches."""
+    return [out for i in range(0, len(texts), BATCH) for out in model.reconstruct(texts[i : i + BATCH])]
+
+
+def exact_rate(outputs: list[str], inputs: list[str]) -> float:
+    """Percentage of outputs equal to their input after `normalize`."""
+    return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)
+
+
+def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
+    """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM."""
+    return statistics.median(per_token_nll(lm, texts)) if lm is not None else None
+
+
+def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
+                 input_vecs: torch.Tensor, scale: float) -> tuple[dict, list[dict]]:
+    """The metrics of one model on one input set, and its first 3 inputs with their outputs."""
+    recons = reconstruct(model, inputs)
+    groups = generate(model, inputs, SAMPLES, scale=scale)
+    flat = [s for group in groups for s in group]
+    sample_vecs = embed(judge, flat).view(len(inputs), SAMPLES, -1)
+    metrics = {
+        "n": len(inputs), "recon_cos": (embed(judge, recons) * input_vecs).sum(-1).mean().item(),
+        "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
+        "sample_cos": (sample_vecs * input_vecs.unsqueeze(1)).sum(-1).mean().item(),
+        "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
+        "self_bleu": self_bleu(groups), "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
+    examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]
+    return metrics, examples

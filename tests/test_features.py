@@ -78,3 +78,21 @@ def test_repeated_texts_are_encoded_once(tiny_config, word_tokenizer, ptb_texts,
     assert seen == [5] and dataset.features.shape[0] == 8
     assert torch.equal(dataset.features[0], dataset.features[3]) and torch.allclose(
         dataset.features[:5], model.encoder.pool(texts[:5]), atol=1e-5)
+
+
+def test_sources_reuse_the_features_of_targets_they_repeat(tiny_config, word_tokenizer, ptb_texts, tmp_path,
+                                                           monkeypatch):
+    from textvae.data.corpus import both_directions
+
+    monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path))
+    model = build(tiny_config, word_tokenizer, "minilm")
+    targets, sources = both_directions(ptb_texts[:4], ptb_texts[4:8])  # every pair both ways
+    assert targets[:2] == [ptb_texts[0], ptb_texts[4]] and sources[:2] == [ptb_texts[4], ptb_texts[0]]
+    encoded = []
+    pool_all = model.encoder.pool_all
+    monkeypatch.setattr(model.encoder, "pool_all", lambda texts: encoded.append(len(texts)) or pool_all(texts))
+    dataset = TextDataset(targets, model.tokenizer, sources=sources)
+    attach_cached_features(model, dataset)
+    assert encoded == [8]  # the sources are the targets' texts: nothing encoded twice
+    assert torch.allclose(dataset.source_features[0], dataset.features[1])
+    assert torch.allclose(dataset.source_features, pool_all(sources), atol=1e-5)

@@ -109,6 +109,7 @@ class DataConfig:
     valid_fraction: float = 0.0  # with no data.valid: hold out this last fraction of the training texts
     source_column: int | str | None = None  # conditional models: the column holding the source / context
     dialogue: bool = False  # conditional models: lines are dialogues ('__eou__'), pairs = consecutive turns
+    both_directions: bool = False  # pairs (source_column): also train on each pair reversed (paraphrase is symmetric)
 
     def validate(self) -> None:
         _require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
@@ -116,6 +117,8 @@ class DataConfig:
         _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
         _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
         _require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
+        _require(not self.both_directions or self.source_column is not None,
+                 "data.both_directions needs pairs: set data.source_column")
         for key in ("dataset_config", "split"):
             value = getattr(self, key)
             _require(value is None or (value and ":" not in value), f"data.{key} must be one non-empty name without ':', "

@@ -119,3 +119,9 @@ def load_dialogue_pairs(spec: str | Path, context_turns: int = 1) -> tuple[list[
     if not contexts:
         raise DataError(f"{spec}: no consecutive utterance pairs found")
     return contexts, responses
+
+
+def both_directions(targets: list[str], sources: list[str]) -> tuple[list[str], list[str]]:
+    """(targets, sources) with each pair followed by its reverse: source -> target, then target -> source."""
+    return ([text for pair in zip(targets, sources) for text in pair],
+            [text for pair in zip(sources, targets) for text in pair])

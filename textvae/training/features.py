@@ -27,17 +27,22 @@ def _key(encoder: PretrainedEncoder, texts: list[str], kind: str = "") -> str:
     return digest.hexdigest()[:24]
 
 
-def cached_features(encoder: PretrainedEncoder, texts: list[str]) -> torch.Tensor:
-    """(N, H) pooled features of `texts`, computed once and reused across runs."""
+def cached_features(encoder: PretrainedEncoder, texts: list[str],
+                    known: tuple[list[str], Tensor] | None = None) -> torch.Tensor:
+    """(N, H) pooled features of `texts`, computed once and reused across runs; `known` (texts and their
+    features, e.g. a dataset's targets when these are its sources) spares encoding those texts again."""
     path = cache_dir() / f"{_key(encoder, texts)}.safetensors"
     if path.is_file():
         try:
             return load_tensors(path)["features"]
         except Exception:  # a broken cache entry is recomputed, never trusted
             path.unlink(missing_ok=True)
-    unique = list(dict.fromkeys(texts))  # dialogue turns are both contexts and responses: encode each once
-    rows = {text: row for row, text in enumerate(unique)}
-    features = encoder.pool_all(unique)[torch.tensor([rows[text] for text in texts], dtype=torch.long)]
+    known_texts, known_features = known if known is not None else ([], torch.empty(0, encoder.output_dim))
+    rows = {text: row for row, text in enumerate(known_texts)}
+    missing = [text for text in dict.fromkeys(texts) if text not in rows]  # each text encoded once
+    rows.update({text: len(known_texts) + row for row, text in enumerate(missing)})
+    pool = torch.cat([known_features.float(), encoder.pool_all(missing) if missing else known_features[:0].float()])
+    features = pool[torch.tensor([rows[text] for text in texts], dtype=torch.long)]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(path, {"features": features})
     return features
@@ -122,4 +127,4 @@ def attach_cached_features(model, *datasets) -> None:
         if dataset is not None:
             dataset.features = cached_features(encoder, dataset.texts)
             if dataset.sources is not None:
-                dataset.source_features = cached_features(encoder, dataset.sources)
+                dataset.source_features = cached_features(encoder, dataset.sources, (dataset.texts, dataset.features))

@@ -24,7 +24,7 @@ from transformers import get_scheduler
 
 from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
-from textvae.data.corpus import load_dialogue_pairs, load_pairs, validation_start
+from textvae.data.corpus import both_directions, load_dialogue_pairs, load_pairs, validation_start
 from textvae.data.sources import with_dataset_defaults
 from textvae.errors import CheckpointError, ConfigError, TextVAEError
 from textvae.fastcpu import build_kernels
@@ -68,7 +68,14 @@ class Trainer:
     # ---- set-up -----------------------------------------------------------------------------
     def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
         """((train texts, sources), (valid texts, sources) or None); sources are None for unconditional
-        models. Validation is held out from training when data.valid_fraction asks for it."""
+        models. Validation is held out from training when data.valid_fraction asks for it; with
+        data.both_directions each part holds every pair both ways (split first, so no pair is in both)."""
+        parts = self._split_texts()
+        if not self.config.data.both_directions:
+            return parts
+        return tuple(part if part is None else both_directions(*part) for part in parts)
+
+    def _split_texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
         data = self.config.data
 
         def load(spec: str, limit: int | None = None) -> tuple[list[str], list[str] | None]:

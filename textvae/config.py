@@ -274,8 +274,9 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> None:
+        """Checks across sections; model.type names a registered model, which the models package checks when it
+        builds one (this module sits below the models, which read their ModelConfig from it)."""
         from textvae.data.tokenizers import TOKENIZERS
-        from textvae.models.registry import MODELS
         from textvae.nlg import DECODERS
 
         TOKENIZERS.get(self.data.tokenizer)
@@ -284,9 +285,6 @@ class ExperimentConfig:
             limit = self.model.max_positions - 1
             _require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
                      f"model.max_positions={self.model.max_positions} (at most {limit})")
-        import textvae.models  # noqa: F401  (registers the model types)
-
-        MODELS.get(self.model.type)
         conditional = self.model.type == "conditional_vae"
         paired = self.data.source_column is not None or self.data.dialogue
         if conditional != paired:

@@ -64,6 +64,7 @@ class Trainer:
             raise TextVAEError(f"--output {self.output} exists and is not a folder")
         if not config.data.train:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
+        self.model_class = MODELS.get(config.model.type)  # an unknown type fails before any work
 
     # ---- set-up -----------------------------------------------------------------------------
     def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
@@ -120,7 +121,7 @@ class Trainer:
         if train_set.truncated:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                           f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
-        model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
+        model = self.model_class(cfg.model, tokenizer)
         if cfg.train.init_from and not resume:
             warm_start(model, Path(cfg.train.init_from))
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes

@@ -188,8 +188,9 @@ class ModelConfig:
 
 @dataclass
 class ObjectiveConfig:
-    """ELBO weighting and the anti-collapse kit."""
+    """The training objective, its KL weighting and the anti-collapse kit."""
 
+    type: str = "elbo"  # a registered objective (textvae.objectives.OBJECTIVES)
     beta_schedule: str = "logistic"  # constant | linear | logistic | cyclical
     beta: float = 1.0  # the final (maximum) KL weight
     anneal_steps: int = 10000  # linear: steps from 0 to beta
@@ -202,8 +203,9 @@ class ObjectiveConfig:
     free_bits: float = 0.0  # per-dimension KL floor in nats
 
     def validate(self) -> None:
-        from textvae.objectives import BETA_SCHEDULES
+        from textvae.objectives import BETA_SCHEDULES, OBJECTIVES
 
+        OBJECTIVES.get(self.type)
         BETA_SCHEDULES.get(self.beta_schedule)
         _require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
         _require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")

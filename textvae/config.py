@@ -276,8 +276,8 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> None:
-        """Checks across sections; model.type names a registered model, which the models package checks when it
-        builds one (this module sits below the models, which read their ModelConfig from it)."""
+        """Checks across sections. model.type is checked against the model registry by the trainer: the models
+        read their ModelConfig from this module, so it does not import them."""
         from textvae.data.tokenizers import TOKENIZERS
         from textvae.nlg import DECODERS
 

@@ -24,10 +24,10 @@ def tiny(files, *extra):
 
 
 def test_nan_loss_names_the_step_and_keeps_the_last_good_checkpoint(ptb_files, tmp_path, monkeypatch):
-    import textvae.training.trainer as trainer
+    import textvae.objectives.elbo as elbo
 
     calls = {"n": 0}
-    real = trainer.elbo_loss
+    real = elbo.elbo_loss
 
     def poisoned(*args, **kwargs):
         terms = real(*args, **kwargs)
@@ -36,14 +36,14 @@ def test_nan_loss_names_the_step_and_keeps_the_last_good_checkpoint(ptb_files, t
             terms.loss = terms.loss * float("nan")
         return terms
 
-    monkeypatch.setattr(trainer, "elbo_loss", poisoned)
+    monkeypatch.setattr(elbo, "elbo_loss", poisoned)
     with pytest.raises(TextVAEError, match=r"non-finite loss \(nan\) at step 7"):
         train(tiny(ptb_files), tmp_path / "run", show_progress=False)
     state = load_training_state(tmp_path / "run" / "checkpoint")
     assert state["progress"]["step"] == 6
     assert all(torch.isfinite(v).all() for v in state["model"].values())
     # and the run resumes from it once the cause is gone
-    monkeypatch.setattr(trainer, "elbo_loss", real)
+    monkeypatch.setattr(elbo, "elbo_loss", real)
     model = train(tiny(ptb_files), tmp_path / "run", resume=True, show_progress=False)
     assert isinstance(model, TextVAE) and load_training_state(tmp_path / "run" / "checkpoint")["progress"]["step"] == 12
 

@@ -55,3 +55,31 @@ def test_elbo_loss_without_latent_is_reconstruction():
     assert terms.loss.item() == 4.0 and terms.kl.sum() == 0
     kl = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
     assert elbo_loss(rec, kl, beta=0.5).loss.item() == 4.0 + 0.5 * 2.0
+
+
+def test_objective_is_chosen_by_name_with_a_clear_error():
+    from textvae.config import ModelConfig, from_dict
+    from textvae.objectives import ELBO, build_objective
+
+    assert isinstance(build_objective(ObjectiveConfig(), ModelConfig()), ELBO)
+    with pytest.raises(ValueError, match="unknown objective 'elbow' \\(did you mean 'elbo'\\?\\)"):
+        from_dict(ObjectiveConfig, {"type": "elbow"}, "objective.")
+
+
+def test_elbo_objective_weighs_the_model_terms_at_the_step(tiny_config, word_tokenizer, ptb_texts):
+    import dataclasses
+
+    from textvae import TextVAE
+    from textvae.objectives import build_objective
+
+    model = TextVAE(dataclasses.replace(tiny_config, bow_weight=0.5), word_tokenizer)
+    objective = build_objective(ObjectiveConfig(beta_schedule="linear", beta=1.0, anneal_steps=10, word_dropout=0.0),
+                                model.config)
+    batch = model.make_batch(ptb_texts[:4])
+    torch.manual_seed(0)
+    terms = objective(model, batch, step=5)
+    torch.manual_seed(0)
+    out = model(batch)
+    expected = out.reconstruction.mean() + 0.5 * out.kl_per_dim.sum(-1).mean() + 0.5 * out.bag_of_words.mean()
+    assert terms.beta == 0.5 and torch.allclose(terms.loss, expected)
+    assert torch.equal(terms.extra["bow"], out.bag_of_words)

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 from textvae import TextVAE
@@ -107,3 +108,13 @@ def test_encoder_lr_gives_a_pretrained_encoders_layers_their_own_rate(word_token
     encoder = {id(p) for n, p in model.named_parameters() if n.startswith("encoder.model.") and p.requires_grad}
     assert {id(p) for p in groups[1]["params"]} == encoder and encoder
     assert len(parameter_groups(model, None)) == 1
+
+
+def test_an_unknown_model_type_fails_before_any_work(tmp_path):
+    from textvae.errors import ConfigError
+    from textvae.training import Trainer
+
+    config = load_experiment(None, ["data.train=no/such/file.txt", "model.type=txt_vae"])
+    with pytest.raises(ConfigError, match="unknown model type 'txt_vae' \\(did you mean 'text_vae'\\?\\)"):
+        Trainer(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()

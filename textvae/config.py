@@ -193,8 +193,9 @@ class ModelConfig:
 
 @dataclass
 class ObjectiveConfig:
-    """ELBO weighting and the anti-collapse kit."""
+    """The training objective, its KL weighting and the anti-collapse kit."""
 
+    type: str = "elbo"  # a registered objective (textvae.objectives.OBJECTIVES)
     beta_schedule: str = "logistic"  # constant | linear | logistic | cyclical
     beta: float = 1.0  # the final (maximum) KL weight
     anneal_steps: int = 10000  # linear: steps from 0 to beta
@@ -207,8 +208,9 @@ class ObjectiveConfig:
     free_bits: float = 0.0  # per-dimension KL floor in nats
 
     def validate(self) -> None:
-        from textvae.objectives import BETA_SCHEDULES
+        from textvae.objectives import BETA_SCHEDULES, OBJECTIVES
 
+        OBJECTIVES.get(self.type)
         BETA_SCHEDULES.get(self.beta_schedule)
         _require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
         _require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")
@@ -279,8 +281,9 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> None:
+        """Checks across sections. model.type is checked against the model registry by the trainer: the models
+        read their ModelConfig from this module, so it does not import them."""
         from textvae.data.tokenizers import TOKENIZERS
-        from textvae.models.registry import MODELS
         from textvae.nlg import DECODERS
 
         TOKENIZERS.get(self.data.tokenizer)
@@ -289,9 +292,6 @@ class ExperimentConfig:
             limit = self.model.max_positions - 1
             _require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
                      f"model.max_positions={self.model.max_positions} (at most {limit})")
-        import textvae.models  # noqa: F401  (registers the model types)
-
-        MODELS.get(self.model.type)
         conditional = self.model.type == "conditional_vae"
         paired = self.data.source_column is not None or self.data.dialogue
         if conditional != paired:

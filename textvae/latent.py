@@ -1,4 +1,5 @@
-"""The Gaussian posterior q(z|x): reparameterization, KL to the prior, log densities, free bits.
+"""The Gaussian posterior q(z|x): reparameterization, KL to the prior, log densities, free bits, and the
+importance-weighted bound on log p(x).
 
 Shared by the text and the image models: this is the one place for this math.
 """
@@ -66,3 +67,15 @@ def free_bits_kl(kl_per_dim: Tensor, floor: float) -> Tensor:
     if floor > 0:
         per_dim = torch.clamp(per_dim, min=floor)
     return per_dim.sum()
+
+
+def log_importance_weights(posterior: DiagonalGaussian, z: Tensor, reconstruction_nll: Tensor) -> Tensor:
+    """log p(x|z_k) + log N(z_k; 0, I) - log q(z_k|x) for draws z (K, B, D) of `posterior` and their
+    -log p(x|z_k) (K, B): (K, B)."""
+    return -reconstruction_nll + standard_normal_log_prob(z) - posterior.log_prob(z)
+
+
+def importance_weighted_bound(log_weights: Tensor) -> Tensor:
+    """log (1/K) sum_k w_k for log weights (K, B): the bound on log p(x) that is >= the ELBO and tightens as K
+    grows (Burda et al. 2016), (B,)."""
+    return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from textvae.eval_mode import evaluating
 from textvae.nlu import PretrainedEncoder
 
 
@@ -15,10 +16,8 @@ def sentence_embeddings(model, texts: list[str]) -> Tensor:
     if isinstance(model.encoder, PretrainedEncoder):
         features = model.encoder.sentence_embedding(texts)
     else:
-        was_training = model.training
-        model.eval()
-        features = model.encoder(model.make_batch(texts))
-        model.train(was_training)
+        with evaluating(model):
+            features = model.encoder(model.make_batch(texts))
     return F.normalize(features.float(), dim=-1)
 
 

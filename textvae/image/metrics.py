@@ -3,37 +3,35 @@ of generated images (the measured version of the "holes in the latent space" arg
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from textvae.errors import ConfigError
+from textvae.eval_mode import evaluating
 from textvae.image.data import ImageData
+from textvae.latent import importance_weighted_bound
 
 
 def iw_nll_per_image(model, x: Tensor, y: Tensor | None, num_samples: int) -> Tensor:
-    """-log p(x) per image from K importance samples (Burda et al. 2016), (B,):
-    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K.
+    """-log p(x) per image from K importance samples (textvae.latent.importance_weighted_bound), (B,).
     Needs a model with log_importance_weights() (VAE, conv-VAE, β-VAE, CVAE, HVAE)."""
     if not getattr(model, "gaussian_latent", False):
         raise ConfigError(f"IW-NLL needs a Gaussian-latent model, not '{model.config.model}'")
-    log_w = model.log_importance_weights(x, y, num_samples)  # (K, B)
-    return -(torch.logsumexp(log_w, 0) - math.log(num_samples))
+    return -importance_weighted_bound(model.log_importance_weights(x, y, num_samples))
 
 
 @torch.no_grad()
 def iw_nll(model, data: ImageData, num_samples: int = 100, batch_size: int = 100, seed: int = 0) -> float:
     """The mean of iw_nll_per_image over a data set, in nats per image."""
-    was_training = model.training
-    model.eval()
     torch.manual_seed(seed)
     total = 0.0
-    for i in range(0, len(data), batch_size):
-        x, y = model.check(data.images[i:i + batch_size].to(model.device), data.labels[i:i + batch_size].to(model.device))
-        total += iw_nll_per_image(model, x, y, num_samples).sum().item()
-    model.train(was_training)
+    with evaluating(model):
+        for i in range(0, len(data), batch_size):
+            x, y = model.check(data.images[i:i + batch_size].to(model.device),
+                               data.labels[i:i + batch_size].to(model.device))
+            total += iw_nll_per_image(model, x, y, num_samples).sum().item()
     return total / max(len(data), 1)
 
 

@@ -21,7 +21,7 @@ from textvae.errors import CheckpointError, ConfigError, DataError, require_coun
 from textvae.image.config import ImageModelConfig
 from textvae.image.data import check_images
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
-from textvae.latent import DiagonalGaussian, standard_normal_log_prob
+from textvae.latent import DiagonalGaussian, log_importance_weights
 from textvae.objectives import LossTerms, elbo_loss
 from textvae.registry import Registry
 
@@ -287,7 +287,7 @@ class VAE(ImageModel):
         """log p(x|z_k) + log p(z_k) - log q(z_k|x) for K draws z_k ~ q(z|x): (K, B)."""
         q = self.posterior(x, y)
         z = q.rsample(num_samples)
-        return -self.reconstruction_nll(x, z, y) + standard_normal_log_prob(z) - q.log_prob(z)
+        return log_importance_weights(q, z, self.reconstruction_nll(x, z, y))
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.posterior(x, y).mu

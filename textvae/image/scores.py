@@ -24,6 +24,7 @@ from PIL import Image
 from torch import Tensor
 
 from textvae.errors import ConfigError
+from textvae.eval_mode import evaluating
 from textvae.image.data import ImageData
 from textvae.image.metrics import iw_nll_per_image
 from textvae.image.models import ImageModel, bernoulli_nll
@@ -104,17 +105,10 @@ def score_images(model: ImageModel, data: ImageData | Tensor, method: str = "elb
         raise ConfigError(f"scoring needs an unconditional model, not '{model.config.model}'")
     images = data.images if isinstance(data, ImageData) else data
     options = {} if samples is None else {"samples": samples}
-    models = [model] + ([background] if background is not None else [])
-    states = [m.training for m in models]
-    for m in models:
-        m.eval()
-    torch.manual_seed(seed)
-    try:
+    with evaluating(model, background):
+        torch.manual_seed(seed)
         out = []
         for start in range(0, len(images), batch_size):
             x, _ = model.check(images[start:start + batch_size].to(model.device))
             out.append(fn(model, x, background=background, **options).cpu())
-        return torch.cat(out) if out else torch.zeros(0)
-    finally:
-        for m, state in zip(models, states, strict=True):
-            m.train(state)
+    return torch.cat(out) if out else torch.zeros(0)

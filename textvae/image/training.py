@@ -9,6 +9,7 @@ from collections.abc import Callable
 import torch
 
 from textvae.config import ObjectiveConfig
+from textvae.eval_mode import evaluating
 from textvae.image.config import ImageTrainConfig
 from textvae.image.data import ImageData
 from textvae.image.models import ImageModel
@@ -64,17 +65,15 @@ def train_image_model(model: ImageModel, data: ImageData, config: ImageTrainConf
 def evaluate_image_model(model: ImageModel, data: ImageData, batch_size: int = 500, seed: int = 0) -> dict:
     """Per-image test figures at β = 1 (one posterior sample): -ELBO = reconstruction + KL for VAEs,
     reconstruction (summed BCE, nats) alone for AEs / VQ-VAE."""
-    was_training = model.training
-    model.eval()
     torch.manual_seed(seed)
     rec = kl = 0.0
-    for i in range(0, len(data), batch_size):
-        x = data.images[i:i + batch_size].to(model.device)
-        y = data.labels[i:i + batch_size].to(model.device)
-        terms = model.loss(x, y, beta=1.0)
-        rec += terms.reconstruction.sum().item()
-        kl += terms.kl.sum().item()
-    model.train(was_training)
+    with evaluating(model):
+        for i in range(0, len(data), batch_size):
+            x = data.images[i:i + batch_size].to(model.device)
+            y = data.labels[i:i + batch_size].to(model.device)
+            terms = model.loss(x, y, beta=1.0)
+            rec += terms.reconstruction.sum().item()
+            kl += terms.kl.sum().item()
     n = max(len(data), 1)
     out = {"reconstruction": rec / n, "images": len(data)}
     if model.gaussian_latent:

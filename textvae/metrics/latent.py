@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from textvae.data.batching import TextDataset
+from textvae.eval_mode import evaluating
 from textvae.latent import LOG_2PI, DiagonalGaussian
 from textvae.metrics.likelihood import batches
 
@@ -17,14 +18,12 @@ MI_ESTIMATOR = "aggregate-posterior Monte Carlo: q(z) = mean of q(z|x_n) over th
 @torch.no_grad()
 def collect_posteriors(model, dataset: TextDataset, batch_size: int = 128) -> tuple[Tensor, Tensor]:
     """mu and logvar (N, D) of every example in `dataset` (in bucketed order)."""
-    was_training = model.training
-    model.eval()
     mus, logvars = [], []
-    for batch in batches(dataset, batch_size, model.device):
-        posterior = model.posterior(batch)
-        mus.append(posterior.mu.float().cpu())
-        logvars.append(posterior.logvar.float().cpu())
-    model.train(was_training)
+    with evaluating(model):
+        for batch in batches(dataset, batch_size, model.device):
+            posterior = model.posterior(batch)
+            mus.append(posterior.mu.float().cpu())
+            logvars.append(posterior.logvar.float().cpu())
     return torch.cat(mus), torch.cat(logvars)
 
 

@@ -11,7 +11,9 @@ from tqdm.auto import tqdm
 
 from textvae.data.batching import BucketBatchSampler, TextDataset
 from textvae.errors import ConfigError
+from textvae.eval_mode import evaluating
 from textvae.fastcpu.machine import warn_if_emulated_bf16
+from textvae.latent import importance_weighted_bound, log_importance_weights
 
 
 def batches(dataset: TextDataset, batch_size: int, device: torch.device):
@@ -35,19 +37,17 @@ def evaluate_elbo(model, dataset: TextDataset, batch_size: int = 128, autocast=N
 
     For an AE the "ELBO" is the reconstruction term alone; for an LM it is the exact NLL.
     """
-    was_training = model.training
-    model.eval()
     totals = {"rec": 0.0, "kl": 0.0}
     sentences = tokens = 0
-    for batch in batches(dataset, batch_size, model.device):
-        with autocast() if autocast else nullcontext():
-            out = model(batch)
-        totals["rec"] += out.reconstruction.float().sum().item()
-        if out.kl_per_dim is not None:
-            totals["kl"] += out.kl_per_dim.float().sum().item()
-        sentences += len(batch["texts"])
-        tokens += int(batch["lengths"].sum())
-    model.train(was_training)
+    with evaluating(model):
+        for batch in batches(dataset, batch_size, model.device):
+            with autocast() if autocast else nullcontext():
+                out = model(batch)
+            totals["rec"] += out.reconstruction.float().sum().item()
+            if out.kl_per_dim is not None:
+                totals["kl"] += out.kl_per_dim.float().sum().item()
+            sentences += len(batch["texts"])
+            tokens += int(batch["lengths"].sum())
     neg_elbo = (totals["rec"] + totals["kl"]) / sentences
     return {
         "neg_elbo": neg_elbo,
@@ -78,8 +78,6 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50, pre
     It is >= the ELBO and tightens as K grows (Burda et al. 2016). Samples are decoded `chunk` at a time;
     `precision` applies to the decoder only (q(z|x) and p(z) are always float32).
     """
-    from textvae.latent import standard_normal_log_prob
-
     posterior = model.posterior(batch)
     log_weights = []
     for start in range(0, num_samples, chunk):
@@ -87,9 +85,8 @@ def iw_log_likelihood(model, batch: dict, num_samples: int, chunk: int = 50, pre
         z = posterior.rsample(k)  # (k, B, D)
         with decoder_precision(model, precision):
             rec = model.samples_reconstruction_nll(batch, z)
-        log_weights.append(-rec + standard_normal_log_prob(z) - posterior.log_prob(z))
-    log_w = torch.cat(log_weights, dim=0)
-    return torch.logsumexp(log_w, dim=0) - math.log(num_samples)
+        log_weights.append(log_importance_weights(posterior, z, rec))
+    return importance_weighted_bound(torch.cat(log_weights, dim=0))
 
 
 @torch.no_grad()
@@ -106,18 +103,16 @@ def evaluate_iw_nll(model, dataset: TextDataset, num_samples: int = 500, batch_s
         warn_if_emulated_bf16(model.device.type, "fp32 (--iw-precision fp32)")
     if batch_size <= 0 or chunk <= 0:
         raise ConfigError(f"batch_size and chunk must be > 0, got {batch_size} and {chunk}")
-    was_training = model.training
-    model.eval()
     total = 0.0
     sentences = tokens = 0
     progress = tqdm(total=len(dataset), desc=f"IW-NLL K={num_samples}", disable=not show_progress,
                     mininterval=30, dynamic_ncols=True)
-    for batch in batches(dataset, batch_size, model.device):
-        total -= iw_log_likelihood(model, batch, num_samples, chunk, precision).sum().item()
-        sentences += len(batch["texts"])
-        tokens += int(batch["lengths"].sum())
-        progress.update(len(batch["texts"]))
+    with evaluating(model):
+        for batch in batches(dataset, batch_size, model.device):
+            total -= iw_log_likelihood(model, batch, num_samples, chunk, precision).sum().item()
+            sentences += len(batch["texts"])
+            tokens += int(batch["lengths"].sum())
+            progress.update(len(batch["texts"]))
     progress.close()
-    model.train(was_training)
     return {"iw_nll": total / sentences, "iw_ppl": math.exp(total / tokens), "iw_samples": num_samples,
             "iw_precision": precision}

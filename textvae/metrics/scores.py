@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from textvae.errors import TextVAEError
+from textvae.eval_mode import evaluating
 from textvae.registry import Registry
 
 SCORES: Registry[Callable[..., Tensor]] = Registry("score method")
@@ -82,16 +83,9 @@ def score_texts(model, texts: list[str], method: str = "elbo_per_token", backgro
     if samples is not None and (not isinstance(samples, int) or samples <= 0):
         raise TextVAEError(f"samples must be an int > 0, got {samples!r}")
     options = {} if samples is None else {"samples": samples}
-    models = [model] + ([background] if background is not None else [])
-    states = [m.training for m in models]
-    for m in models:
-        m.eval()
-    try:
-        out: list[float] = []
+    out: list[float] = []
+    with evaluating(model, background):
         for start in range(0, len(texts), batch_size):
             chunk = list(texts[start : start + batch_size])
             out += fn(model, model.make_batch(chunk), background=background, texts=chunk, **options).tolist()
-        return out
-    finally:
-        for m, state in zip(models, states):
-            m.train(state)
+    return out

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from textvae.config import ModelConfig
 from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError, require_count
+from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
 from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head, per_example
@@ -116,13 +117,9 @@ class ConditionalTextVAE(TextVAE):
         require_count(n)
         scale = self.paraphrase_scale(scale)
         opts, rows = self.decoding_options(strategy, **options)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             h_source = self.encoder(self.make_batch(sources)).float()
             memory = self.source_memory(sources)
-        finally:
-            self.train(was_training)
         total = h_source.shape[0] * n
 
         def parts() -> Iterator[tuple[Tensor, int, dict | None]]:

@@ -19,6 +19,7 @@ from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError, require_count
+from textvae.eval_mode import evaluating
 from textvae.fastcpu.output_loss import linear_cross_entropy
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
@@ -200,13 +201,9 @@ class TextVAE(nn.Module):
             self.make_batch(texts)  # the one place that says what is wrong with the input
         if batch_size < 1:
             raise TextVAEError(f"batch_size must be >= 1, got {batch_size}")
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             parts = [self.posterior(self.make_batch(list(texts[i : i + batch_size])))
                      for i in range(0, len(texts), batch_size)]
-        finally:
-            self.train(was_training)
         return torch.cat([q.mu for q in parts]), torch.cat([q.logvar for q in parts])
 
     def _latents(self, z) -> Tensor:
@@ -258,14 +255,10 @@ class TextVAE(nn.Module):
                      opts: DecodingOptions) -> Iterator[str]:
         """Texts for a stream of (decoder latent input or None, rows, decoder memory or None) parts, each
         decoded at once in eval mode (the caller sizes them with `decoding_options`)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             for latents, count, memory in parts:
                 ids = decode_latents(self.decoder, latents, count, strategy, opts, memory)
                 yield from (self.tokenizer.decode(row) for row in ids)
-        finally:
-            self.train(was_training)
 
     def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from textvae.errors import ConfigError
+from textvae.eval_mode import evaluating
 from textvae.nlu.base import ENCODERS, Encoder
 from textvae.registry import Registry
 
@@ -160,10 +161,8 @@ class PretrainedEncoder(Encoder):
         """Features for many texts, batched by length; (N, H) in the original order."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = torch.empty(len(texts), self.output_dim)
-        was_training = self.training
-        self.eval()
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = self.pool([texts[i] for i in idx]).float().cpu()
-        self.train(was_training)
+        with evaluating(self):
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                out[idx] = self.pool([texts[i] for i in idx]).float().cpu()
         return out

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from textvae.eval_mode import evaluating
 from textvae.io import cache_root, load_tensors, save_tensors
 from textvae.nlu import PretrainedEncoder
 
@@ -78,18 +79,16 @@ def _compute_token_states(encoder: PretrainedEncoder, texts: list[str], batch_si
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     starts, lengths = torch.zeros(len(texts), dtype=torch.long), torch.zeros(len(texts), dtype=torch.long)
     embeddings, lower, offset = [], [], 0
-    was_training = encoder.training
-    encoder.eval()
-    for first in range(0, len(order), batch_size):
-        idx = order[first : first + batch_size]
-        emb, low, mask = encoder.lower_states([texts[i] for i in idx])
-        keep = mask.bool().cpu()
-        for row, i in enumerate(idx):
-            starts[i], lengths[i] = offset, int(keep[row].sum())
-            offset += int(lengths[i])
-        embeddings.append(emb.cpu()[keep].half())
-        lower.append(low.cpu()[keep].half())
-    encoder.train(was_training)
+    with evaluating(encoder):
+        for first in range(0, len(order), batch_size):
+            idx = order[first : first + batch_size]
+            emb, low, mask = encoder.lower_states([texts[i] for i in idx])
+            keep = mask.bool().cpu()
+            for row, i in enumerate(idx):
+                starts[i], lengths[i] = offset, int(keep[row].sum())
+                offset += int(lengths[i])
+            embeddings.append(emb.cpu()[keep].half())
+            lower.append(low.cpu()[keep].half())
     return TokenStates(torch.cat(embeddings), torch.cat(lower), starts, lengths)
 
 

@@ -1,6 +1,6 @@
 """The training loop, on Hugging Face Accelerate (CPU, one GPU, DDP and bf16 with no code change).
 
-The model returns its loss terms; the objective weighs them; this loop only steps, validates,
+The objective (textvae.objectives) runs the model and weighs its loss terms; this loop only steps, validates,
 logs, checkpoints and stops early.
 """
 
@@ -12,12 +12,14 @@ import math
 import os
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import yaml
 from accelerate import Accelerator
 from accelerate.utils import set_seed
+from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_scheduler
@@ -32,7 +34,7 @@ from textvae.fastcpu.machine import warn_if_emulated_bf16
 from textvae.io import WEIGHTS_FILE, atomic_write_text, read_model_config
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
-from textvae.objectives import build_beta_schedule, elbo_loss
+from textvae.objectives import Objective, build_objective
 from textvae.training import tracking
 from textvae.training.checkpoint import (
     existing_checkpoint,
@@ -45,6 +47,32 @@ from textvae.training.features import attach_cached_features
 
 CHECKPOINT_DIR = "checkpoint"
 EXPERIMENT_FILE = "experiment.yaml"
+
+
+@dataclass
+class TrainingRun:
+    """What one `Trainer.train` call works with: the prepared model, optimizer, data and objective, and the
+    progress counters saved in checkpoints."""
+
+    model: nn.Module  # as Accelerate prepared it (wrapped for DDP)
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    loader: DataLoader
+    sampler: BucketBatchSampler
+    valid_set: TextDataset | None
+    objective: Objective
+    total_steps: int
+    steps_per_epoch: int
+    state: dict = field(default_factory=lambda: {"step": 0, "epoch": 0, "batch": 0, "best": math.inf,
+                                                 "bad_evals": 0})
+    saved_rng: dict | None = None  # a resumed run's RNG state, restored when its first batch is drawn
+    progress: tqdm | None = None
+
+    def restore_rng(self) -> None:
+        """Put back a resumed run's RNG state, once."""
+        if self.saved_rng is not None:
+            set_rng_state(self.saved_rng)
+            self.saved_rng = None
 
 
 class Trainer:
@@ -64,6 +92,7 @@ class Trainer:
             raise TextVAEError(f"--output {self.output} exists and is not a folder")
         if not config.data.train:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
+        self.model_class = MODELS.get(config.model.type)  # an unknown type fails before any work
 
     # ---- set-up -----------------------------------------------------------------------------
     def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
@@ -112,22 +141,37 @@ class Trainer:
 
     # ---- main loop --------------------------------------------------------------------------
     def train(self, resume: bool = False) -> TextVAE:
-        cfg = self.config
+        """Train (continuing from the checkpoint with `resume`) and return the best model, saved in `output`."""
+        self._start_run(resume)
+        run = self._prepare(resume)
+        stop = run.state["step"] >= run.total_steps
+        while not stop and run.state["epoch"] < self.config.train.epochs:
+            stop = self._train_epoch(run)
+        return self._finish(run)
+
+    def _start_run(self, resume: bool) -> None:
+        """Seed, create the output folder, start the trackers and record the experiment."""
         acc = self.accelerator
-        set_seed(cfg.train.seed)
+        set_seed(self.config.train.seed)
         self.output.mkdir(parents=True, exist_ok=True)
-        tracking.start(acc, cfg, self.output)
+        tracking.start(acc, self.config, self.output)
         if acc.is_main_process:
-            atomic_write_text(self.output / EXPERIMENT_FILE, yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+            atomic_write_text(self.output / EXPERIMENT_FILE,
+                              yaml.safe_dump(dataclasses.asdict(self.config), sort_keys=False))
             if not resume:  # a fresh run in a used folder starts its own log (a resumed one appends)
                 (self.output / tracking.METRICS_FILE).unlink(missing_ok=True)
+
+    def _prepare(self, resume: bool) -> TrainingRun:
+        """Data, tokenizer, model, optimizer and schedules, prepared by Accelerate (and restored with `resume`)."""
+        cfg = self.config
+        acc = self.accelerator
         (train_texts, train_sources), valid = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
         train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
         if train_set.truncated:
             warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
-                          f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=2)
-        model = MODELS.get(cfg.model.type)(cfg.model, tokenizer)
+                          f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=3)
+        model = self.model_class(cfg.model, tokenizer)
         if cfg.train.init_from and not resume:
             warm_start(model, Path(cfg.train.init_from))
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
@@ -141,58 +185,85 @@ class Trainer:
         model, optimizer, loader = acc.prepare(model, optimizer, loader)
         build_kernels(acc.device.type)  # before the clock starts: epoch_seconds never include a compile
         steps_per_epoch = len(loader)  # this process's share of the batches under DDP
-        total_steps = min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch)
+        total_steps = int(min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch))
         # not prepared: Accelerate would step it once per process; the schedule counts optimizer steps
-        scheduler = get_scheduler(cfg.train.lr_schedule, optimizer, cfg.train.warmup_steps, int(total_steps))
-        beta_schedule = build_beta_schedule(cfg.objective)
-        state = {"step": 0, "epoch": 0, "batch": 0, "best": math.inf, "bad_evals": 0}
-        saved_rng = None
+        scheduler = get_scheduler(cfg.train.lr_schedule, optimizer, cfg.train.warmup_steps, total_steps)
+        run = TrainingRun(model, optimizer, scheduler, loader, sampler, valid_set,
+                          build_objective(cfg.objective, cfg.model), total_steps, steps_per_epoch)
         if resume:
-            state, saved_rng = self._restore(model, optimizer, scheduler)
-        progress = tqdm(total=int(total_steps), initial=state["step"], disable=not (self.show_progress and acc.is_main_process),
-                        desc="train", dynamic_ncols=True)
-        stop = state["step"] >= total_steps
-        while not stop and state["epoch"] < cfg.train.epochs:
-            sampler.set_epoch(state["epoch"])
-            epoch_loader = acc.skip_first_batches(loader, state["batch"]) if state["batch"] else loader
-            if hasattr(epoch_loader, "set_epoch"):  # Accelerate re-sets the epoch from its own counter, which a
-                epoch_loader.set_epoch(state["epoch"])  # resumed run's loader would have wrong
-            epoch_start = time.perf_counter()
-            for batch in epoch_loader:
-                if saved_rng is not None:
-                    # restored only now: creating the data iterator above draws from the global RNG
-                    set_rng_state(saved_rng)
-                    saved_rng = None
-                logs = self._step(model, optimizer, scheduler, batch, beta_schedule, state["step"])
-                state["step"] += 1
-                state["batch"] += 1
-                progress.update(1)
-                progress.set_postfix(loss=f"{logs['loss']:.2f}", kl=f"{logs['kl']:.2f}", beta=f"{logs['beta']:.3f}")
-                if state["step"] % cfg.train.log_every == 0:
-                    self._log({"step": state["step"], "epoch": state["epoch"], **logs})
-                if cfg.train.eval_every and state["step"] % cfg.train.eval_every == 0:
-                    stop = self._validate(model, valid_set, state)
-                if state["step"] % cfg.train.save_every == 0:
-                    self._checkpoint(model, optimizer, scheduler, state)
-                if stop or state["step"] >= total_steps:
-                    stop = True
-                    break
-            else:  # the loader ran out: the epoch ended even if its length was counted differently
-                state["batch"] = max(state["batch"], steps_per_epoch)
-            if saved_rng is not None:  # resumed at an epoch's end: no batch was left to restore it
-                set_rng_state(saved_rng)
-                saved_rng = None
-            if state["batch"] >= steps_per_epoch:  # a full epoch ended
-                self._log({"step": state["step"], "epoch": state["epoch"],
-                           "epoch_seconds": time.perf_counter() - epoch_start})
-                state["epoch"] += 1
-                state["batch"] = 0
-                if not cfg.train.eval_every:
-                    stop = self._validate(model, valid_set, state) or stop
-        progress.close()
-        if valid_set is None or state["best"] == math.inf:
-            self._save_model(model)  # no validation: the last weights are the model
-        self._checkpoint(model, optimizer, scheduler, state)
+            run.state, run.saved_rng = self._restore(run)
+        run.progress = tqdm(total=total_steps, initial=run.state["step"], desc="train", dynamic_ncols=True,
+                            disable=not (self.show_progress and acc.is_main_process))
+        return run
+
+    def _train_epoch(self, run: TrainingRun) -> bool:
+        """Train to the end of the epoch (or until a stop); say whether training stops."""
+        state = run.state
+        run.sampler.set_epoch(state["epoch"])
+        loader = self.accelerator.skip_first_batches(run.loader, state["batch"]) if state["batch"] else run.loader
+        if hasattr(loader, "set_epoch"):  # Accelerate re-sets the epoch from its own counter, which a
+            loader.set_epoch(state["epoch"])  # resumed run's loader would have wrong
+        epoch_start = time.perf_counter()
+        stop = False
+        for batch in loader:
+            run.restore_rng()  # only now: creating the data iterator above draws from the global RNG
+            stop = self._after_step(run, self._step(run, batch))
+            if stop:
+                break
+        else:  # the loader ran out: the epoch ended even if its length was counted differently
+            state["batch"] = max(state["batch"], run.steps_per_epoch)
+        run.restore_rng()  # resumed at an epoch's end: no batch was left to restore it
+        if state["batch"] >= run.steps_per_epoch:  # a full epoch ended
+            self._log({"step": state["step"], "epoch": state["epoch"],
+                       "epoch_seconds": time.perf_counter() - epoch_start})
+            state["epoch"] += 1
+            state["batch"] = 0
+            if not self.config.train.eval_every:
+                stop = self._validate(run) or stop
+        return stop
+
+    def _step(self, run: TrainingRun, batch: dict) -> dict[str, float]:
+        """One optimizer step on the objective's loss; its figures for the log."""
+        step = run.state["step"]
+        run.model.train()
+        terms = run.objective(run.model, batch, step, self.accelerator.autocast)
+        bad = (~torch.isfinite(terms.loss.detach())).float()
+        if self.accelerator.num_processes > 1:  # every process stops together, none waits in a collective
+            bad = self.accelerator.reduce(bad, "sum")
+        if bad:
+            raise TextVAEError(f"non-finite loss ({terms.loss.item()}) at step {step}; the last good model and "
+                               f"checkpoint are kept in {self.output} (try a lower train.lr or mixed_precision: no)")
+        run.optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(terms.loss)
+        if self.config.train.grad_clip > 0:
+            self.accelerator.clip_grad_norm_(run.model.parameters(), self.config.train.grad_clip)
+        run.optimizer.step()
+        run.scheduler.step()
+        return {"loss": terms.loss.item(), "rec": terms.reconstruction.mean().item(), "kl": terms.kl.mean().item(),
+                "beta": terms.beta, "lr": run.scheduler.get_last_lr()[0],
+                **{name: value.mean().item() for name, value in terms.extra.items()}}
+
+    def _after_step(self, run: TrainingRun, logs: dict[str, float]) -> bool:
+        """Count the step, then log, validate and checkpoint when they are due; say whether training stops."""
+        state, train = run.state, self.config.train
+        state["step"] += 1
+        state["batch"] += 1
+        run.progress.update(1)
+        run.progress.set_postfix(loss=f"{logs['loss']:.2f}", kl=f"{logs['kl']:.2f}", beta=f"{logs['beta']:.3f}")
+        if state["step"] % train.log_every == 0:
+            self._log({"step": state["step"], "epoch": state["epoch"], **logs})
+        stop = bool(train.eval_every) and state["step"] % train.eval_every == 0 and self._validate(run)
+        if state["step"] % train.save_every == 0:
+            self._checkpoint(run)
+        return stop or state["step"] >= run.total_steps
+
+    def _finish(self, run: TrainingRun) -> TextVAE:
+        """Save the last model when validation kept none, the final checkpoint and the curves; reload the best."""
+        acc = self.accelerator
+        run.progress.close()
+        if run.valid_set is None or run.state["best"] == math.inf:
+            self._save_model(run.model)  # no validation: the last weights are the model
+        self._checkpoint(run)
         if acc.is_main_process:  # (imported here: the curves module also runs as `python -m`)
             from textvae.training.curves import plot_training_curves
 
@@ -201,49 +272,23 @@ class Trainer:
         acc.wait_for_everyone()
         return TextVAE.from_pretrained(self.output, device=acc.device)
 
-    def _step(self, model, optimizer, scheduler, batch, beta_schedule, step: int) -> dict[str, float]:
-        cfg = self.config
-        model.train()
-        beta = beta_schedule(step)
-        with self.accelerator.autocast():
-            out = model(batch, word_dropout_rate=cfg.objective.word_dropout)
-        terms = elbo_loss(out.reconstruction, out.kl_per_dim, beta, cfg.objective.free_bits)
-        if out.bag_of_words is not None:
-            terms.loss = terms.loss + cfg.model.bow_weight * out.bag_of_words.mean()
-        bad = (~torch.isfinite(terms.loss.detach())).float()
-        if self.accelerator.num_processes > 1:  # every process stops together, none waits in a collective
-            bad = self.accelerator.reduce(bad, "sum")
-        if bad:
-            raise TextVAEError(f"non-finite loss ({terms.loss.item()}) at step {step}; the last good model and "
-                               f"checkpoint are kept in {self.output} (try a lower train.lr or mixed_precision: no)")
-        optimizer.zero_grad(set_to_none=True)
-        self.accelerator.backward(terms.loss)
-        if cfg.train.grad_clip > 0:
-            self.accelerator.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        logs = {"loss": terms.loss.item(), "rec": terms.reconstruction.mean().item(), "kl": terms.kl.mean().item(),
-                "beta": beta, "lr": scheduler.get_last_lr()[0]}
-        if out.bag_of_words is not None:
-            logs["bow"] = out.bag_of_words.mean().item()
-        return logs
-
-    def _validate(self, model, valid_set: TextDataset | None, state: dict) -> bool:
+    def _validate(self, run: TrainingRun) -> bool:
         """Evaluate, keep the best model, and say whether early stopping triggers."""
-        if valid_set is None:
+        if run.valid_set is None:
             return False
+        state = run.state
         start = time.perf_counter()
-        unwrapped = self.accelerator.unwrap_model(model)
-        result = evaluate_elbo(unwrapped, valid_set, self.config.train.eval_batch_size,
+        unwrapped = self.accelerator.unwrap_model(run.model)
+        result = evaluate_elbo(unwrapped, run.valid_set, self.config.train.eval_batch_size,
                                autocast=self.accelerator.autocast)
         if unwrapped.variational and not unwrapped.conditional:  # cheap (encoder only); shows collapse early
-            latent = latent_report(unwrapped, valid_set, self.config.train.eval_batch_size)
+            latent = latent_report(unwrapped, run.valid_set, self.config.train.eval_batch_size)
             result.update(mi=latent["mi"], au=latent["au"])
         self._log({"step": state["step"], "epoch": state["epoch"], "eval_seconds": time.perf_counter() - start,
                    **{f"valid_{k}": v for k, v in result.items()}})
         if result["neg_elbo"] < state["best"]:
             state["best"], state["bad_evals"] = result["neg_elbo"], 0
-            self._save_model(model)
+            self._save_model(run.model)
         else:
             state["bad_evals"] += 1
         patience = self.config.train.patience
@@ -260,28 +305,28 @@ class Trainer:
         if self.accelerator.is_main_process:
             self.accelerator.unwrap_model(model).save_pretrained(self.output)
 
-    def _checkpoint(self, model, optimizer, scheduler, state: dict) -> None:
+    def _checkpoint(self, run: TrainingRun) -> None:
         self.accelerator.wait_for_everyone()
-        unwrapped = self.accelerator.unwrap_model(model)
+        unwrapped = self.accelerator.unwrap_model(run.model)
         folder = self.output / CHECKPOINT_DIR
         bad = next((name for name, p in unwrapped.named_parameters() if not torch.isfinite(p).all()), None)
         if bad is not None:  # never overwrite the last good checkpoint with broken weights
-            raise TextVAEError(f"non-finite weights ({bad}) at step {state['step']}; the last good checkpoint is "
+            raise TextVAEError(f"non-finite weights ({bad}) at step {run.state['step']}; the last good checkpoint is "
                                f"kept in {folder} (try a lower train.lr or mixed_precision: no)")
         if not self.accelerator.is_main_process:
             return
-        trainer_state = {"progress": dict(state), "experiment": dataclasses.asdict(self.config),
-                         "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "rng": rng_state(), "model": unwrapped.state_dict()}
+        trainer_state = {"progress": dict(run.state), "experiment": dataclasses.asdict(self.config),
+                         "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+                         "rng": rng_state(), "model": unwrapped.state_dict()}
         save_training_state(folder, trainer_state, extra=unwrapped.tokenizer.save)  # tokenizer inside the swap
 
-    def _restore(self, model, optimizer, scheduler) -> tuple[dict, dict]:
+    def _restore(self, run: TrainingRun) -> tuple[dict, dict]:
         """Load weights, optimizer and schedule; return the progress counters and the RNG state."""
         saved = load_training_state(self.output / CHECKPOINT_DIR)
         try:
-            self.accelerator.unwrap_model(model).load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
+            self.accelerator.unwrap_model(run.model).load_state_dict(saved["model"])
+            run.optimizer.load_state_dict(saved["optimizer"])
+            run.scheduler.load_state_dict(saved["scheduler"])
         except (RuntimeError, ValueError, KeyError) as err:
             raise CheckpointError(f"{self.output / CHECKPOINT_DIR} does not match this config (was the model or "
                                   f"optimizer changed since it was saved?): {str(err).splitlines()[0]}") from None

@@ -1,18 +1,10 @@
-"""The training objective: ELBO with a β schedule, free bits and word dropout.
-
--ELBO per example = reconstruction (summed cross-entropy) + β · KL(q(z|x) || N(0, I)).
-"""
+"""β schedules: the KL weight as a function of the optimizer step, one registered class per shape."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import torch
-from torch import Tensor
-
-from textvae.errors import ConfigError
-from textvae.latent import free_bits_kl
 from textvae.registry import Registry
 
 BETA_SCHEDULES: Registry[type] = Registry("beta schedule")
@@ -89,48 +81,5 @@ class CyclicalBeta:
 
 
 def build_beta_schedule(objective) -> object:
-    """Build the β schedule named by an ObjectiveConfig."""
+    """Build the β schedule named by an ObjectiveConfig (or any object with its β fields)."""
     return BETA_SCHEDULES.get(objective.beta_schedule).from_config(objective)
-
-
-def word_dropout(input_ids: Tensor, rate: float, unk_id: int, keep: Tensor) -> Tensor:
-    """Replace decoder inputs by <unk> with probability `rate` (Bowman et al. 2016).
-
-    `keep` is a bool mask of positions never dropped (the start token and padding).
-    """
-    if rate <= 0:
-        return input_ids
-    if not 0 <= rate <= 1:
-        raise ConfigError(f"word_dropout must be in [0, 1], got {rate}")
-    drop = (torch.rand(input_ids.shape, device=input_ids.device) < rate) & ~keep
-    return input_ids.masked_fill(drop, unk_id)
-
-
-def drop_decoder_inputs(batch: dict, rate: float, unk_id: int) -> Tensor:
-    """The batch's decoder inputs with word dropout applied to real tokens (never BOS or padding)."""
-    inputs = batch["input_ids"]
-    if rate <= 0:
-        return inputs
-    cols = torch.arange(inputs.shape[1], device=inputs.device).unsqueeze(0)
-    keep = (cols == 0) | (cols >= batch["lengths"].unsqueeze(1))
-    return word_dropout(inputs, rate, unk_id, keep)
-
-
-@dataclass
-class LossTerms:
-    """What one batch contributes: `loss` to minimise and per-example figures for logging."""
-
-    loss: Tensor
-    reconstruction: Tensor  # (batch,) summed negative log-likelihood
-    kl: Tensor  # (batch,) KL to the prior (zeros for an AE / LM)
-    beta: float
-
-
-def elbo_loss(reconstruction: Tensor, kl_per_dim: Tensor | None, beta: float, free_bits: float = 0.0) -> LossTerms:
-    """Mean over the batch of reconstruction + β · KL, with an optional per-dimension free-bits floor."""
-    if kl_per_dim is None:
-        kl = torch.zeros_like(reconstruction)
-        return LossTerms(reconstruction.mean(), reconstruction, kl, 0.0)
-    kl_term = free_bits_kl(kl_per_dim, free_bits)
-    loss = reconstruction.mean() + beta * kl_term
-    return LossTerms(loss, reconstruction, kl_per_dim.sum(-1), beta)

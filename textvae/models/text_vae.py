@@ -51,13 +51,13 @@ def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
     return nn.Linear(latent_dim, config.vocab_size) if config.bow_weight and latent_dim else None
 
 
-@MODELS.register("text_vae")
 def per_example(token_nll: Tensor, position: Tensor, shape: torch.Size) -> Tensor:
     """Token NLLs at positions row * T + step of a (B, T) batch -> their sum per row (B,)."""
     total = torch.zeros(shape[0], dtype=token_nll.dtype, device=token_nll.device)
     return total.index_add(0, position // shape[1], token_nll)
 
 
+@MODELS.register("text_vae")
 class TextVAE(nn.Module):
     config_class = ModelConfig
     model_type = "text_vae"

@@ -75,6 +75,7 @@ def test_save_and_load_give_identical_outputs(tiny_config, word_tokenizer, ptb_t
     model.save_pretrained(tmp_path)
     loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
     assert (loaded.decoder.output.weight is loaded.decoder.embedding.weight) == tie  # the tie survives loading
+    assert ("decoder.output.weight" in load_tensors(tmp_path / WEIGHTS_FILE)) == (not tie)  # a tied table is saved once
     mu, logvar = model.encode(ptb_texts[:3])
     mu2, logvar2 = loaded.encode(ptb_texts[:3])
     assert torch.equal(mu, mu2) and torch.equal(logvar, logvar2)

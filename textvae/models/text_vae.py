@@ -380,6 +380,16 @@ class TextVAE(nn.Module):
         trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
         return {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
 
+    def _tied_keys(self) -> set[str]:
+        """Weights that alias an earlier weight (an output layer tied to the embedding): saved once."""
+        seen: set[int] = set()
+        tied: set[str] = set()
+        for key, value in self.state_dict(keep_vars=True).items():
+            if id(value) in seen:
+                tied.add(key)
+            seen.add(id(value))
+        return tied
+
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None, license: str | None = None,
                         datasets: Sequence[str] = (), metrics: Mapping[str, float] | None = None) -> None:
         """config.json + model.safetensors + tokenizer files + a README.md model card, each written atomically;
@@ -388,8 +398,8 @@ class TextVAE(nn.Module):
         textvae did not write is kept."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        frozen = self._frozen_keys()
-        weights = {k: v for k, v in self.state_dict().items() if k not in frozen}
+        skipped = self._frozen_keys() | self._tied_keys()
+        weights = {k: v for k, v in self.state_dict().items() if k not in skipped}
         if dtype is not None:
             weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()}
         save_tensors(folder / WEIGHTS_FILE, weights)
@@ -413,8 +423,9 @@ class TextVAE(nn.Module):
         return model.to(device).eval()
 
     def load_weights(self, path: Path, warm_start: bool = False) -> None:
-        """Load safetensors weights; only a frozen encoder's weights may be absent (with `warm_start`, any
-        pretrained encoder weights: a model saved with a frozen encoder starts one that fine-tunes it)."""
+        """Load safetensors weights; only a frozen encoder's weights and tied copies may be absent (with
+        `warm_start`, any pretrained encoder weights: a model saved with a frozen encoder starts one that
+        fine-tunes it)."""
         state = load_tensors(path)
         try:
             result = self.load_state_dict(state, strict=False)
@@ -423,7 +434,7 @@ class TextVAE(nn.Module):
             raise CheckpointError(f"{path} does not match the config: {detail}") from None
         pretrained = ({k for k in self.state_dict() if k.startswith("encoder.model.")} if warm_start
                       else self._frozen_keys())
-        missing = set(result.missing_keys) - pretrained
+        missing = set(result.missing_keys) - pretrained - self._tied_keys()
         if missing or result.unexpected_keys:
             raise CheckpointError(f"{path} does not match the config: missing {sorted(missing)[:3]}, "
                                   f"unexpected {sorted(result.unexpected_keys)[:3]}")

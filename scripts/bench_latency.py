@@ -1,6 +1,6 @@
-"""Paraphrase latency with the bundled model: median warm wall time on this machine.
+"""Paraphrase and reply latency with the bundled models: median warm wall time on this machine.
 
-    python scripts/bench_latency.py [--model DIR] [--repeats 30]
+    python scripts/bench_latency.py [--model DIR] [--dialogue DIR] [--repeats 30]
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.fastcpu.machine import machine_info
 from textvae.latent import DiagonalGaussian
+from textvae.models.registry import DEFAULT_DIALOGUE, default_model_path
 
 RESULTS = RESULTS_DIR / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"
+TURN = "Do you want to grab lunch tomorrow?"
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -37,10 +39,12 @@ def median_ms(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--dialogue", default=None, help="dialogue model (default: the bundled dialogue CVAE)")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     torch.manual_seed(0)
     model = TextVAE.from_pretrained(args.model, device="cpu")
+    dialogue = TextVAE.from_pretrained(args.dialogue or default_model_path(DEFAULT_DIALOGUE), device="cpu")
 
     def ten_samples() -> list[str]:
         mu, logvar = model.encode([SENTENCE])
@@ -50,17 +54,19 @@ def main() -> None:
     rows = {
         "encode + decode 10 samples (greedy)": median_ms(ten_samples, args.repeats),
         "paraphrase(n=10): 30 draws, dedupe, rerank": median_ms(lambda: model.paraphrase(SENTENCE, n=10), args.repeats),
+        "respond(n=5), dialogue model": median_ms(lambda: dialogue.respond(TURN, n=5), args.repeats),
     }
     for name, ms in rows.items():
         print(f"{ms:8.1f} ms  {name}")
     table = "| what | median ms (warm) |\n|---|---|\n" + "\n".join(f"| {k} | {v:.1f} |" for k, v in rows.items())
     machine = machine_info()["label"]
-    update_section("latency", "Paraphrase latency (bundled model)",
+    update_section("latency", "Paraphrase and reply latency (bundled models)",
                    table + f"\n\n{machine}, {torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", "
+                   f"dialogue turn: \"{TURN}\", "
                    f"{args.repeats} repeats.",
                    command_line())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"sentence": SENTENCE, "machine": machine, "threads": torch.get_num_threads(),
+    RESULTS.write_text(json.dumps({"sentence": SENTENCE, "turn": TURN, "machine": machine, "threads": torch.get_num_threads(),
                                    "median_ms": rows, "repeats": args.repeats, "date": datetime.date.today().isoformat()}, indent=2) + "\n")
 
 

@@ -6,7 +6,13 @@ import torch
 
 from textvae import TextVAE
 from textvae.cli.main import main
-from textvae.models.registry import BUNDLED, DEFAULT_AE, DEFAULT_DIALOGUE, default_model_path
+from textvae.models.registry import (
+    BUNDLED,
+    DEFAULT_AE,
+    DEFAULT_DIALOGUE,
+    DEFAULT_PARAPHRASER,
+    default_model_path,
+)
 
 
 def test_bundle_is_small():
@@ -53,6 +59,16 @@ def test_bundled_dialogue_model_gives_varied_replies_and_one_fixed_reply(capsys)
 def test_demo_shows_every_section_offline(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    for section in ("Paraphrases", "Interpolation", "Deterministic vs sampled", "Dialogue"):
+    for section in ("Paraphrases", "Supervised paraphrases", "Interpolation", "Deterministic vs sampled", "Dialogue"):
         assert f"== {section}" in out
     assert out.count("(deterministic)") == 3
+
+
+def test_bundled_supervised_paraphraser_keeps_the_rare_words_of_a_new_question():
+    torch.manual_seed(0)
+    paraphraser = TextVAE.from_pretrained(default_model_path(DEFAULT_PARAPHRASER), device="cpu")
+    assert paraphraser.conditional and paraphraser.config.copy
+    text = "What is the best way to learn Kubernetes in 2024?"
+    paraphrases = paraphraser.paraphrase(text, n=4)
+    assert len(paraphrases) >= 2 and text not in paraphrases
+    assert sum("Kubernetes" in p and "2024" in p for p in paraphrases) >= 2  # copied, not replaced by frequent words

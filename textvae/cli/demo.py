@@ -1,4 +1,5 @@
-"""textvae demo: paraphrases, an interpolation, the deterministic-vs-sampled contrast and dialogue replies, offline."""
+"""textvae demo: paraphrases (VAE and supervised), an interpolation, the deterministic-vs-sampled contrast and
+dialogue replies, offline."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="show what the bundled models do (offline, a few seconds)")
     p.add_argument("--model", default=None, help="VAE folder (default: the bundled VAE)")
     p.add_argument("--ae-model", default=None, help="autoencoder folder (default: the bundled AE)")
+    p.add_argument("--paraphraser", default=None,
+                   help="supervised paraphraser folder (default: the bundled paraphrase CVAE)")
     p.add_argument("--dialogue-model", default=None,
                    help="conditional (dialogue) model folder (default: the bundled dialogue CVAE)")
     p.add_argument("--seed", type=int, default=0)
@@ -28,12 +31,13 @@ def run(args) -> int:
     from textvae import TextVAE
     from textvae.apps import contrast
     from textvae.cli.contrast import format_contrast
-    from textvae.models.registry import DEFAULT_AE, DEFAULT_DIALOGUE, default_model_path
+    from textvae.models.registry import DEFAULT_AE, DEFAULT_DIALOGUE, DEFAULT_PARAPHRASER, default_model_path
 
     torch.manual_seed(args.seed)
     start = time.perf_counter()
     vae = TextVAE.from_pretrained(args.model, device="cpu")
     ae = TextVAE.from_pretrained(args.ae_model or default_model_path(DEFAULT_AE), device="cpu")
+    paraphraser = TextVAE.from_pretrained(args.paraphraser or default_model_path(DEFAULT_PARAPHRASER), device="cpu")
     dialogue = TextVAE.from_pretrained(args.dialogue_model or default_model_path(DEFAULT_DIALOGUE), device="cpu")
     print(f"== Paraphrases: decode z = mu + S * sigma * eps around each sentence's posterior (S = "
           f"{vae.paraphrase_scale():g}; sentences no model was trained on) ==")
@@ -41,6 +45,12 @@ def run(args) -> int:
         print(f"{text}")
         print(f"    = {vae.reconstruct([text])[0]}    (the decode of mu)")
         for para in vae.paraphrase(text, n=4):
+            print(f"    ~ {para}")
+    print("\n== Supervised paraphrases: a conditional VAE trained on paraphrase pairs, z ~ p(z | sentence), "
+          "copying the sentence's rare words ==")
+    for text in EXAMPLES:
+        print(f"{text}")
+        for para in paraphraser.paraphrase(text, n=4):
             print(f"    ~ {para}")
     a, b = EXAMPLES[0], EXAMPLES[2]
     print("\n== Interpolation between two posterior means (VAE, then AE) ==")

@@ -12,6 +12,7 @@ BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 DEFAULT_MODEL = "general-gru-vae"  # the VAE used when no model folder is given
 DEFAULT_AE = "general-gru-ae"  # its autoencoder twin, for the deterministic-vs-sampled contrast
 DEFAULT_DIALOGUE = "dialogue-cvae"  # the conditional VAE `respond` uses when no model folder is given
+DEFAULT_PARAPHRASER = "paraphrase-cvae"  # the supervised paraphraser (conditional VAE that copies), for the demo
 
 
 def default_model_path(name: str = DEFAULT_MODEL) -> Path:

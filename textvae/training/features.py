@@ -38,12 +38,13 @@ def cached_features(encoder: PretrainedEncoder, texts: list[str],
             return load_tensors(path)["features"]
         except Exception:  # a broken cache entry is recomputed, never trusted
             path.unlink(missing_ok=True)
-    known_texts, known_features = known if known is not None else ([], torch.empty(0, encoder.output_dim))
+    known_texts, parts = (known[0], [known[1].float()]) if known is not None else ([], [])
     rows = {text: row for row, text in enumerate(known_texts)}
     missing = [text for text in dict.fromkeys(texts) if text not in rows]  # each text encoded once
     rows.update({text: len(known_texts) + row for row, text in enumerate(missing)})
-    pool = torch.cat([known_features.float(), encoder.pool_all(missing) if missing else known_features[:0].float()])
-    features = pool[torch.tensor([rows[text] for text in texts], dtype=torch.long)]
+    if missing:
+        parts.append(encoder.pool_all(missing))
+    features = torch.cat(parts)[torch.tensor([rows[text] for text in texts], dtype=torch.long)]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(path, {"features": features})
     return features

@@ -110,6 +110,9 @@ class DataConfig:
     source_column: int | str | None = None  # conditional models: the column holding the source / context
     dialogue: bool = False  # conditional models: lines are dialogues ('__eou__'), pairs = consecutive turns
     both_directions: bool = False  # pairs (source_column): also train on each pair reversed (paraphrase is symmetric)
+    streaming: bool = False  # read data.train as a stream, one pass per epoch, never whole (unpaired texts only)
+    stream_sample: int = 100000  # streaming: the first N texts build the tokenizer (valid_fraction of them held out)
+    shuffle_buffer: int = 20000  # streaming: training texts held at once; batches are drawn from them
 
     def validate(self) -> None:
         _require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
@@ -119,6 +122,11 @@ class DataConfig:
         _require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
         _require(not self.both_directions or self.source_column is not None,
                  "data.both_directions needs pairs: set data.source_column")
+        _require(self.stream_sample > 0, f"data.stream_sample must be > 0, got {self.stream_sample}")
+        _require(self.shuffle_buffer > 0, f"data.shuffle_buffer must be > 0, got {self.shuffle_buffer}")
+        _require(not self.streaming or (self.source_column is None and not self.dialogue),
+                 "data.streaming reads unpaired texts only: paired data (data.source_column, data.dialogue) "
+                 "trains in memory (data.streaming: false)")
         for key in ("dataset_config", "split"):
             value = getattr(self, key)
             _require(value is None or (value and ":" not in value), f"data.{key} must be one non-empty name without ':', "
@@ -292,6 +300,9 @@ class ExperimentConfig:
             limit = self.model.max_positions - 1
             _require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
                      f"model.max_positions={self.model.max_positions} (at most {limit})")
+        _require(not self.data.streaming or self.data.shuffle_buffer >= self.train.batch_size,
+                 f"data.shuffle_buffer ({self.data.shuffle_buffer}) must hold at least one batch "
+                 f"(train.batch_size={self.train.batch_size})")
         conditional = self.model.type == "conditional_vae"
         paired = self.data.source_column is not None or self.data.dialogue
         if conditional != paired:

@@ -28,6 +28,7 @@ from textvae.config import ExperimentConfig
 from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
 from textvae.data.corpus import both_directions, load_dialogue_pairs, load_pairs, validation_start
 from textvae.data.sources import with_dataset_defaults
+from textvae.data.stream import TextStream, split_head
 from textvae.errors import CheckpointError, ConfigError, TextVAEError
 from textvae.fastcpu import build_kernels
 from textvae.fastcpu.machine import warn_if_emulated_bf16
@@ -36,6 +37,7 @@ from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
 from textvae.objectives import Objective, build_objective
 from textvae.training import tracking
+from textvae.training.batches import EpochBatches, LoaderBatches, StreamBatches
 from textvae.training.checkpoint import (
     existing_checkpoint,
     load_training_state,
@@ -57,12 +59,11 @@ class TrainingRun:
     model: nn.Module  # as Accelerate prepared it (wrapped for DDP)
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    loader: DataLoader
-    sampler: BucketBatchSampler
+    batches: EpochBatches
     valid_set: TextDataset | None
     objective: Objective
     total_steps: int
-    steps_per_epoch: int
+    steps_per_epoch: int | None  # None: a stream's epoch ends when its source does
     state: dict = field(default_factory=lambda: {"step": 0, "epoch": 0, "batch": 0, "best": math.inf,
                                                  "bad_evals": 0})
     saved_rng: dict | None = None  # a resumed run's RNG state, restored when its first batch is drawn
@@ -93,6 +94,8 @@ class Trainer:
         if not config.data.train:
             raise TextVAEError("data.train is not set: give a text file, TSV file or dataset name")
         self.model_class = MODELS.get(config.model.type)  # an unknown type fails before any work
+        if config.data.streaming and self.accelerator.num_processes > 1:
+            raise ConfigError("data.streaming trains in one process; drop it to train with several (DDP)")
 
     # ---- set-up -----------------------------------------------------------------------------
     def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
@@ -130,6 +133,18 @@ class Trainer:
             return cut(cut(train, stop=split), stop=data.max_examples), cut(train, start=split)
         return cut(train, stop=data.max_examples), None
 
+    def _streamed_texts(self) -> tuple[list[str], list[str] | None, int]:
+        """(the texts the tokenizer is built on, validation texts or None, how many texts at the start of data.train
+        are held out for validation): the first data.stream_sample texts, less the data.valid_fraction of them
+        held out when there is no data.valid."""
+        data = self.config.data
+        spec = with_dataset_defaults(data.train, data.dataset_config, data.split)
+        held, sample = split_head(spec, data.column, data.stream_sample, 0.0 if data.valid else data.valid_fraction)
+        if data.valid:
+            return sample[: data.max_examples], load_texts(with_dataset_defaults(data.valid, data.dataset_config,
+                                                                                 data.split), data.column), 0
+        return sample[: data.max_examples], held or None, len(held)
+
     def _tokenizer(self, texts: list[str], resume: bool):
         found = existing_checkpoint(self.output / CHECKPOINT_DIR) if resume else None
         if found is not None and (found / "tokenizer.json").is_file():
@@ -165,30 +180,44 @@ class Trainer:
         """Data, tokenizer, model, optimizer and schedules, prepared by Accelerate (and restored with `resume`)."""
         cfg = self.config
         acc = self.accelerator
-        (train_texts, train_sources), valid = self._texts()
+        if cfg.data.streaming:
+            train_texts, valid_texts, held = self._streamed_texts()
+            train_sources, valid = None, (valid_texts, None) if valid_texts else None
+        else:
+            (train_texts, train_sources), valid = self._texts()
         tokenizer = self._tokenizer(train_texts, resume)
-        train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
-        if train_set.truncated:
-            warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
-                          f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=3)
+        if not cfg.data.streaming:
+            train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
+            if train_set.truncated:
+                warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
+                              f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=3)
         model = self.model_class(cfg.model, tokenizer)
         if cfg.train.init_from and not resume:
             warm_start(model, Path(cfg.train.init_from))
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes
         valid_set = TextDataset(valid[0], tokenizer, model.max_tokens, sources=valid[1]) if valid else None
-        attach_cached_features(model, train_set, valid_set)
-        sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
-                                     short_last=acc.num_processes > 1)
-        loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)
-        optimizer = torch.optim.AdamW(parameter_groups(model, cfg.train.encoder_lr), lr=cfg.train.lr,
-                                      weight_decay=cfg.train.weight_decay, fused=True)
-        model, optimizer, loader = acc.prepare(model, optimizer, loader)
+        if cfg.data.streaming:  # a stream's texts are encoded as they come: only validation features are cached
+            attach_cached_features(model, valid_set)
+            model, optimizer = acc.prepare(model, self._optimizer(model))
+            stream = TextStream(with_dataset_defaults(cfg.data.train, cfg.data.dataset_config, cfg.data.split),
+                                cfg.data.column, tokenizer, cfg.train.batch_size, cfg.data.shuffle_buffer,
+                                cfg.data.max_length, held, cfg.data.max_examples, cfg.train.seed)
+            batches = StreamBatches(stream, acc.device)
+            # with train.max_steps the schedule spans those steps; without, the source is counted once
+            steps_per_epoch = None if cfg.train.max_steps else stream.count_batches()
+        else:
+            attach_cached_features(model, train_set, valid_set)
+            sampler = BucketBatchSampler(train_set.lengths, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed,
+                                         short_last=acc.num_processes > 1)
+            loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=train_set.collate)
+            model, optimizer, loader = acc.prepare(model, self._optimizer(model), loader)
+            batches = LoaderBatches(loader, sampler, acc)
+            steps_per_epoch = len(loader)  # this process's share of the batches under DDP
         build_kernels(acc.device.type)  # before the clock starts: epoch_seconds never include a compile
-        steps_per_epoch = len(loader)  # this process's share of the batches under DDP
-        total_steps = int(min(cfg.train.max_steps or math.inf, cfg.train.epochs * steps_per_epoch))
+        total_steps = int(min(cfg.train.max_steps or math.inf, cfg.train.epochs * (steps_per_epoch or math.inf)))
         # not prepared: Accelerate would step it once per process; the schedule counts optimizer steps
         scheduler = get_scheduler(cfg.train.lr_schedule, optimizer, cfg.train.warmup_steps, total_steps)
-        run = TrainingRun(model, optimizer, scheduler, loader, sampler, valid_set,
+        run = TrainingRun(model, optimizer, scheduler, batches, valid_set,
                           build_objective(cfg.objective, cfg.model), total_steps, steps_per_epoch)
         if resume:
             run.state, run.saved_rng = self._restore(run)
@@ -199,21 +228,18 @@ class Trainer:
     def _train_epoch(self, run: TrainingRun) -> bool:
         """Train to the end of the epoch (or until a stop); say whether training stops."""
         state = run.state
-        run.sampler.set_epoch(state["epoch"])
-        loader = self.accelerator.skip_first_batches(run.loader, state["batch"]) if state["batch"] else run.loader
-        if hasattr(loader, "set_epoch"):  # Accelerate re-sets the epoch from its own counter, which a
-            loader.set_epoch(state["epoch"])  # resumed run's loader would have wrong
+        batches = run.batches.epoch(state["epoch"], state["batch"])
         epoch_start = time.perf_counter()
-        stop = False
-        for batch in loader:
+        stop = ended = False
+        for batch in batches:
             run.restore_rng()  # only now: creating the data iterator above draws from the global RNG
             stop = self._after_step(run, self._step(run, batch))
             if stop:
                 break
-        else:  # the loader ran out: the epoch ended even if its length was counted differently
-            state["batch"] = max(state["batch"], run.steps_per_epoch)
+        else:  # the batches ran out: the epoch ended even if its length was counted differently
+            ended = True
         run.restore_rng()  # resumed at an epoch's end: no batch was left to restore it
-        if state["batch"] >= run.steps_per_epoch:  # a full epoch ended
+        if ended or state["batch"] >= (run.steps_per_epoch or math.inf):  # a full epoch ended
             self._log({"step": state["step"], "epoch": state["epoch"],
                        "epoch_seconds": time.perf_counter() - epoch_start})
             state["epoch"] += 1
@@ -293,6 +319,11 @@ class Trainer:
             state["bad_evals"] += 1
         patience = self.config.train.patience
         return bool(patience) and state["bad_evals"] >= patience
+
+    def _optimizer(self, model: TextVAE) -> torch.optim.Optimizer:
+        train = self.config.train
+        return torch.optim.AdamW(parameter_groups(model, train.encoder_lr), lr=train.lr,
+                                 weight_decay=train.weight_decay, fused=True)
 
     # ---- files ------------------------------------------------------------------------------
     def _log(self, record: dict) -> None:

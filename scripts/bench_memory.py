@@ -10,40 +10,26 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
-import sys
 import tempfile
-import time
 
+from benchkit.child import run_measured
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
 from textvae.fastcpu.machine import machine_info
 
 RESULTS = RESULTS_DIR / "memory.json"
 TARGET_MB = 1024
-PEAK_RSS = """
-import resource, sys
-from textvae.cli.main import main
-code = main(sys.argv[1:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def run(args: list[str], outputs: int) -> dict:
     """One CLI command in a fresh process: peak RSS (MB), wall seconds, lines written."""
     with tempfile.TemporaryFile("w+") as out:
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], stdout=out, stderr=subprocess.PIPE,
-                              text=True)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"textvae {' '.join(args)} failed: {done.stderr.strip()}")
+        done = run_measured(args, out)
         out.seek(0)
         lines = sum(1 for _ in out)
     return {"command": "textvae " + " ".join(args), "requested": outputs, "lines": lines,
-            "peak_rss_mb": round(int(done.stderr.strip().splitlines()[-1]) / 1024, 1),
-            "seconds": round(seconds, 1), "seconds_per_1000": round(1000 * seconds / max(lines, 1), 2)}
+            "peak_rss_mb": done.peak_rss_mb, "seconds": round(done.seconds, 1),
+            "seconds_per_1000": round(1000 * done.seconds / max(lines, 1), 2)}
 
 
 def main() -> None:

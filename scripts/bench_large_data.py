@@ -80,27 +80,32 @@ def encode_part(args: argparse.Namespace, folder: Path) -> dict:
             "threads": done.threads, "target_mb": ENCODE_TARGET_MB}
 
 
-def train_section(row: dict, machine: dict) -> str:
+def publish_train(row: dict, machine: dict) -> None:
+    """Print the train part's table and write it to its section of docs/RESULTS.md."""
     table = ("| file MB | lines | steps | seconds | threads | peak RSS MB | peak RSS / file size |\n|---|---|---|---|---|---|---|\n"
              f"| {row['file_mb']:,.0f} | {row['lines']:,} | {row['steps']} | {row['seconds']:.0f} | {row['threads']} | "
              f"{row['peak_rss_mb']:.0f} | {row['rss_to_file']:.2f} |")
-    return (table + f"\n\n{machine['label']}. `textvae train` with `data.streaming: true` in a child process on a file "
-            "of PTB and QQP lines repeated, a small GRU VAE (" + ", ".join(f"`{o}`" for o in MODEL) + "); the tokenizer "
-            "is built on the first `data.stream_sample` texts and batches come from a shuffle buffer of "
-            "`data.shuffle_buffer` texts, so the peak RSS does not grow with the file.")
+    print(table)
+    update_section("large_data_train", "Training on a file larger than memory (data.streaming)", table +
+                   f"\n\n{machine['label']}. `textvae train` with `data.streaming: true` in a child process on a file of "
+                   "PTB and QQP lines repeated, a small GRU VAE (" + ", ".join(f"`{o}`" for o in MODEL) + "); the "
+                   "tokenizer is built on the first `data.stream_sample` texts and batches come from a shuffle buffer "
+                   "of `data.shuffle_buffer` texts, so the peak RSS does not grow with the file.", command_line())
 
 
-def encode_section(row: dict, machine: dict) -> str:
+def publish_encode(row: dict, machine: dict) -> None:
+    """Print the encode part's table and write it to its section of docs/RESULTS.md."""
     table = ("| sentences | seconds | sentences / s | threads | peak RSS MB | target MB |\n|---|---|---|---|---|---|\n"
              f"| {row['sentences']:,} | {row['seconds']:.0f} | {row['sentences_per_second']:.0f} | {row['threads']} | "
              f"{row['peak_rss_mb']:.0f} | <= {row['target_mb']} |")
-    return (table + f"\n\n{machine['label']}. `textvae encode` of QQP training questions with the bundled model to a "
-            ".npy file in a child process (texts read, encoded and written in chunks); seconds include loading the "
-            "model.")
+    print(table)
+    update_section("large_data_encode", "Encoding many sentences in bounded memory", table +
+                   f"\n\n{machine['label']}. `textvae encode` of QQP training questions with the bundled model to a "
+                   ".npy file in a child process (texts read, encoded and written in chunks); seconds include loading "
+                   "the model.", command_line())
 
 
-PARTS = {"train": (train_part, train_section, "Training on a file larger than memory (data.streaming)"),
-         "encode": (encode_part, encode_section, "Encoding many sentences in bounded memory")}
+PARTS = {"train": (train_part, publish_train), "encode": (encode_part, publish_encode)}
 
 
 def main() -> None:
@@ -112,14 +117,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="train: keep the file afterwards")
     parser.add_argument("--sentences", type=int, default=50000, help="encode: QQP questions encoded")
     args = parser.parse_args()
-    measure, section, title = PARTS[args.part]
+    measure, publish = PARTS[args.part]
     with tempfile.TemporaryDirectory(prefix="bench-large-") as folder:
         row = measure(args, Path(folder))
     machine = machine_info()
-    text = section(row, machine)
-    print(text)
     record_run(RESULTS, {"machine": machine, "date": datetime.date.today().isoformat(), **row}, key="part")
-    update_section(f"large_data_{args.part}", title, text, command_line())
+    publish(row, machine)
 
 
 if __name__ == "__main__":

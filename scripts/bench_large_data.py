@@ -80,29 +80,34 @@ def encode_part(args: argparse.Namespace, folder: Path) -> dict:
             "threads": done.threads, "target_mb": ENCODE_TARGET_MB}
 
 
+def one_row_table(cells: dict[str, str]) -> str:
+    """A markdown table of one row: column name -> cell."""
+    return (f"| {' | '.join(cells)} |\n|{'---|' * len(cells)}\n| {' | '.join(cells.values())} |")
+
+
 def publish_train(row: dict, machine: dict) -> None:
     """Print the train part's table and write it to its section of docs/RESULTS.md."""
-    table = ("| file MB | lines | steps | seconds | threads | peak RSS MB | peak RSS / file size |\n|---|---|---|---|---|---|---|\n"
-             f"| {row['file_mb']:,.0f} | {row['lines']:,} | {row['steps']} | {row['seconds']:.0f} | {row['threads']} | "
-             f"{row['peak_rss_mb']:.0f} | {row['rss_to_file']:.2f} |")
+    table = one_row_table({"file MB": f"{row['file_mb']:,.0f}", "lines": f"{row['lines']:,}", "steps": str(row["steps"]),
+                           "seconds": f"{row['seconds']:.0f}", "threads": str(row["threads"]),
+                           "peak RSS MB": f"{row['peak_rss_mb']:.0f}", "peak RSS / file size": f"{row['rss_to_file']:.2f}"})
     print(table)
-    update_section("large_data_train", "Training on a file larger than memory (data.streaming)", table +
-                   f"\n\n{machine['label']}. `textvae train` with `data.streaming: true` in a child process on a file of "
-                   "PTB and QQP lines repeated, a small GRU VAE (" + ", ".join(f"`{o}`" for o in MODEL) + "); the "
-                   "tokenizer is built on the first `data.stream_sample` texts and batches come from a shuffle buffer "
-                   "of `data.shuffle_buffer` texts, so the peak RSS does not grow with the file.", command_line())
+    note = (f"{machine['label']}. `textvae train` with `data.streaming: true` in a child process on a file of PTB and "
+            "QQP lines repeated, a small GRU VAE (" + ", ".join(f"`{o}`" for o in MODEL) + "); the tokenizer is built "
+            "on the first `data.stream_sample` texts and batches come from a shuffle buffer of `data.shuffle_buffer` "
+            "texts, so the peak RSS does not grow with the file.")
+    update_section("large_data_train", "Training on a file larger than memory (data.streaming)", f"{table}\n\n{note}",
+                   command_line())
 
 
 def publish_encode(row: dict, machine: dict) -> None:
     """Print the encode part's table and write it to its section of docs/RESULTS.md."""
-    table = ("| sentences | seconds | sentences / s | threads | peak RSS MB | target MB |\n|---|---|---|---|---|---|\n"
-             f"| {row['sentences']:,} | {row['seconds']:.0f} | {row['sentences_per_second']:.0f} | {row['threads']} | "
-             f"{row['peak_rss_mb']:.0f} | <= {row['target_mb']} |")
+    table = one_row_table({"sentences": f"{row['sentences']:,}", "seconds": f"{row['seconds']:.0f}",
+                           "sentences / s": f"{row['sentences_per_second']:.0f}", "threads": str(row["threads"]),
+                           "peak RSS MB": f"{row['peak_rss_mb']:.0f}", "target MB": f"<= {row['target_mb']}"})
     print(table)
-    update_section("large_data_encode", "Encoding many sentences in bounded memory", table +
-                   f"\n\n{machine['label']}. `textvae encode` of QQP training questions with the bundled model to a "
-                   ".npy file in a child process (texts read, encoded and written in chunks); seconds include loading "
-                   "the model.", command_line())
+    update_section("large_data_encode", "Encoding many sentences in bounded memory", f"{table}\n\n{machine['label']}. "
+                   "`textvae encode` of QQP training questions with the bundled model to a .npy file in a child process "
+                   "(texts read, encoded and written in chunks); seconds include loading the model.", command_line())
 
 
 PARTS = {"train": (train_part, publish_train), "encode": (encode_part, publish_encode)}

@@ -1,4 +1,5 @@
-"""Paraphrase and reply latency with the bundled models: median warm wall time on this machine.
+"""Paraphrase and reply latency with the bundled models: median warm wall time on this machine, with float
+decoding and with int8 decoding (TextVAE.int8_decoding, `--int8` on the CLI), side by side in one run.
 
     python scripts/bench_latency.py [--model DIR] [--dialogue DIR] [--repeats 30]
 """
@@ -51,14 +52,21 @@ def main() -> None:
         posterior = DiagonalGaussian(mu.expand(10, -1), logvar.expand(10, -1))
         return model.decode(posterior.rsample(scale=model.paraphrase_scale()))
 
-    rows = {
-        "encode + decode 10 samples (greedy)": median_ms(ten_samples, args.repeats),
-        "paraphrase(n=10): 30 draws, dedupe, rerank": median_ms(lambda: model.paraphrase(SENTENCE, n=10), args.repeats),
-        "respond(n=5), dialogue model": median_ms(lambda: dialogue.respond(TURN, n=5), args.repeats),
+    tasks = {
+        "encode + decode 10 samples (greedy)": ten_samples,
+        "paraphrase(n=10): 30 draws, dedupe, rerank": lambda: model.paraphrase(SENTENCE, n=10),
+        "respond(n=5), dialogue model": lambda: dialogue.respond(TURN, n=5),
     }
-    for name, ms in rows.items():
-        print(f"{ms:8.1f} ms  {name}")
-    table = "| what | median ms (warm) |\n|---|---|\n" + "\n".join(f"| {k} | {v:.1f} |" for k, v in rows.items())
+    rows: dict[str, dict[str, float]] = {}
+    for name, task in tasks.items():
+        rows[name] = {}
+        for weights in ("float32", "int8"):
+            model.int8_decoding(weights == "int8")
+            dialogue.int8_decoding(weights == "int8")
+            rows[name][weights] = median_ms(task, args.repeats)
+        print(f"{rows[name]['float32']:8.1f} ms float32 {rows[name]['int8']:8.1f} ms int8  {name}")
+    table = "| what | float32 decoding: median ms (warm) | int8 decoding | speed-up |\n|---|---|---|---|\n" + "\n".join(
+        f"| {k} | {v['float32']:.1f} | {v['int8']:.1f} | {v['float32'] / v['int8']:.2f}x |" for k, v in rows.items())
     machine = machine_info()["label"]
     update_section("latency", "Paraphrase and reply latency (bundled models)",
                    table + f"\n\n{machine}, {torch.get_num_threads()} thread(s), sentence: \"{SENTENCE}\", "

@@ -39,6 +39,9 @@ def test_evaluate_sample_reconstruct_json(trained, capsys):
     assert code == 0 and len(json.loads(out)["samples"]) == 3
     code, out, _ = run(capsys, "reconstruct", "--model", str(trained), "the market fell", "stocks rose", "--json")
     assert code == 0 and [r["input"] for r in json.loads(out)["reconstructions"]] == ["the market fell", "stocks rose"]
+    code, out, _ = run(capsys, "interpolate", "--model", str(trained), "the market fell", "stocks rose", "--int8",
+                       "--json")
+    assert code == 0 and len(json.loads(out)["path"]) >= 2
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -22,6 +22,12 @@ def add_device_arg(parser) -> None:
                         help="where the model runs: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)")
 
 
+def add_int8_arg(parser) -> None:
+    parser.add_argument("--int8", action="store_true",
+                        help="decode with int8 copies of the decoder's weights (CPU, GRU decoders): faster steps, "
+                             "outputs may differ slightly from float decoding")
+
+
 def add_native_kernels_arg(parser) -> None:
     parser.add_argument("--native-kernels", action=argparse.BooleanOptionalAction, default=None,
                         help="run the GRU's time loops and the output loss's softmax as C++ kernels compiled on first "
@@ -105,6 +111,7 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
     parser.add_argument("--memory-mb", type=int, default=1024,
                         help="decoding working-memory budget; requests that cannot fit are refused")
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
+    add_int8_arg(parser)
 
 
 def decoding_options(args) -> dict:
@@ -123,11 +130,12 @@ def seed(args) -> None:
 
 
 def load_model(args, folder=None):
-    """The model of --model (or `folder`) on --device."""
+    """The model of --model (or `folder`) on --device, decoding with int8 weights with --int8."""
     from textvae import TextVAE
 
     device = resolve_device(getattr(args, "device", None))
-    return TextVAE.from_pretrained(folder or args.model, device=device)
+    model = TextVAE.from_pretrained(folder or args.model, device=device)
+    return model.int8_decoding() if getattr(args, "int8", False) else model
 
 
 def emit(args, payload, lines: list[str]) -> None:

@@ -1,5 +1,5 @@
 """textvae serve [--model DIR] [--ae DIR] [--dialogue DIR] [--corpus FILE] [--host 127.0.0.1] [--port 8000]
-[--device cpu|cuda]"""
+[--device cpu|cuda] [--int8]"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_device_arg
+    from textvae.cli.common import add_device_arg, add_int8_arg
 
     p = sub.add_parser("serve", help="a latent-space explorer in the browser (page + JSON API)",
                        description="Serve the page and the JSON API (OpenAPI docs at /docs); "
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
                    help="address to listen on (default: this machine only; others expose the models)")
     p.add_argument("--port", type=int, default=8000)
     add_device_arg(p)
+    add_int8_arg(p)
     p.set_defaults(run=run)
 
 
@@ -41,7 +42,8 @@ def run(args) -> int:
     if args.host not in LOOPBACK:
         warnings.warn(f"listening on {args.host}: anyone who can reach this address can use the models",
                       UserWarning, stacklevel=1)
-    explorer = load_explorer(args.model, args.ae, args.dialogue or default_model_path(DEFAULT_DIALOGUE), args.corpus, resolve_device(args.device))
+    explorer = load_explorer(args.model, args.ae, args.dialogue or default_model_path(DEFAULT_DIALOGUE), args.corpus,
+                             resolve_device(args.device), int8=args.int8)
     print(f"textvae explorer: http://{args.host}:{args.port}/  (API docs: /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(create_app(explorer), host=args.host, port=args.port, log_level="warning")
     return 0

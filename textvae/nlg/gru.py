@@ -117,11 +117,18 @@ class GRUDecoder(Decoder):
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
         """Logits of the next token; a copying decoder returns log-probabilities of the mixture instead."""
         z = state.get("z")
-        out, hidden = self.rnn(self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous())
+        inputs, hidden = self._inputs(tokens.unsqueeze(1), z), state["hidden"].transpose(0, 1).contiguous()
+        if self.int8 is not None:
+            hidden = self.int8.gru_step(self.rnn, inputs[:, 0], hidden)
+            out = hidden[-1].unsqueeze(1)
+        else:
+            out, hidden = self.rnn(inputs, hidden)
         new_state = {**state, "hidden": hidden.transpose(0, 1)}
         memory = {key: state[key] for key in ("memory", "memory_mask", "memory_ids") if key in state}
         attended, weights = self._attend(out, memory)
-        logits = self.output(self._project(attended)[:, 0])
+        features = self._project(attended)[:, 0]
+        logits = self.output(features) if self.int8 is None else \
+            self.int8.linear(features, self.output.weight, self.output.bias)
         if self.copy_gate is None:
             return logits, new_state
         copied = copy_distribution(weights[:, 0], state["memory_ids"], logits.shape[-1])

@@ -107,13 +107,13 @@ class Explorer:
 
 def load_explorer(model: str | Path | None = None, ae: str | Path | None = None,
                   dialogue: str | Path | None = None, corpus: str | Path | None = None,
-                  device: str | torch.device | None = None) -> Explorer:
-    """An explorer of saved models (the bundled VAE and AE by default) on `device` (GPU if present), and a
-    corpus file (or the built-in sentences)."""
+                  device: str | torch.device | None = None, int8: bool = False) -> Explorer:
+    """An explorer of saved models (the bundled VAE and AE by default) on `device` (GPU if present), decoding
+    with int8 weights with `int8` (TextVAE.int8_decoding), and a corpus file (or the built-in sentences)."""
     vae_dir = Path(model) if model is not None else default_model_path()
     ae_dir = Path(ae) if ae is not None else default_model_path(DEFAULT_AE)
     folders = {"vae": vae_dir, "ae": ae_dir, **({"dialogue": Path(dialogue)} if dialogue is not None else {})}
-    models = {name: TextVAE.from_pretrained(folder, device=device) for name, folder in folders.items()}
+    models = {name: TextVAE.from_pretrained(folder, device=device).int8_decoding(int8) for name, folder in folders.items()}
     return Explorer(models["vae"], models["ae"], models.get("dialogue"),
                     corpus=read_corpus(corpus) if corpus is not None else None,
                     corpus_name=Path(corpus).name if corpus is not None else "",

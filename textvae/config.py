@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from textvae.errors import ConfigError
+from textvae.errors import ConfigError, require
 from textvae.registry import closest
 
 C = TypeVar("C")
@@ -86,11 +86,6 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
-
-
 @dataclass
 class DataConfig:
     """Where the text comes from and how the decoder tokenizes it."""
@@ -115,21 +110,21 @@ class DataConfig:
     shuffle_buffer: int = 20000  # streaming: training texts held at once; batches are drawn from them
 
     def validate(self) -> None:
-        _require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
-        _require(self.max_length > 0, f"data.max_length must be > 0, got {self.max_length}")
-        _require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
-        _require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
-        _require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
-        _require(not self.both_directions or self.source_column is not None,
+        require(0 <= self.valid_fraction < 1, f"data.valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        require(self.max_length > 0, f"data.max_length must be > 0, got {self.max_length}")
+        require(self.vocab_size >= 0, f"data.vocab_size must be >= 0, got {self.vocab_size}")
+        require(self.max_examples is None or self.max_examples > 0, "data.max_examples must be > 0")
+        require(not isinstance(self.column, int) or self.column >= 0, f"data.column must be >= 0, got {self.column}")
+        require(not self.both_directions or self.source_column is not None,
                  "data.both_directions needs pairs: set data.source_column")
-        _require(self.stream_sample > 0, f"data.stream_sample must be > 0, got {self.stream_sample}")
-        _require(self.shuffle_buffer > 0, f"data.shuffle_buffer must be > 0, got {self.shuffle_buffer}")
-        _require(not self.streaming or (self.source_column is None and not self.dialogue),
+        require(self.stream_sample > 0, f"data.stream_sample must be > 0, got {self.stream_sample}")
+        require(self.shuffle_buffer > 0, f"data.shuffle_buffer must be > 0, got {self.shuffle_buffer}")
+        require(not self.streaming or (self.source_column is None and not self.dialogue),
                  "data.streaming reads unpaired texts only: paired data (data.source_column, data.dialogue) "
                  "trains in memory (data.streaming: false)")
         for key in ("dataset_config", "split"):
             value = getattr(self, key)
-            _require(value is None or (value and ":" not in value), f"data.{key} must be one non-empty name without ':', "
+            require(value is None or (value and ":" not in value), f"data.{key} must be one non-empty name without ':', "
                      f"got {value!r}")
 
 
@@ -169,29 +164,29 @@ class ModelConfig:
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:
-        _require(self.latent_dim > 0, f"model.latent_dim must be > 0, got {self.latent_dim}")
+        require(self.latent_dim > 0, f"model.latent_dim must be > 0, got {self.latent_dim}")
         for name in ("embed_dim", "hidden_dim", "num_layers", "num_heads", "ff_dim", "memory_tokens",
                      "max_positions", "max_length", "encoder_max_tokens"):
             value = getattr(self, name)
-            _require(value > 0, f"model.{name} must be > 0, got {value}")
-        _require(self.encoder_trainable_layers >= -1, "model.encoder_trainable_layers must be >= -1")
+            require(value > 0, f"model.{name} must be > 0, got {value}")
+        require(self.encoder_trainable_layers >= -1, "model.encoder_trainable_layers must be >= -1")
         from textvae.nlu.pretrained import pooling_names
 
         pooling_names(self.encoder_pooling)
-        _require(self.posterior_hidden >= 0, "model.posterior_hidden must be >= 0")
-        _require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
-        _require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
-        _require(self.bow_weight >= 0, f"model.bow_weight must be >= 0, got {self.bow_weight}")
-        _require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
-        _require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
-        _require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
-        _require(self.condition_dim > 0, "model.condition_dim must be > 0")
-        _require(self.context_turns > 0, f"model.context_turns must be > 0, got {self.context_turns}")
-        _require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
+        require(self.posterior_hidden >= 0, "model.posterior_hidden must be >= 0")
+        require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
+        require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
+        require(self.bow_weight >= 0, f"model.bow_weight must be >= 0, got {self.bow_weight}")
+        require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
+        require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
+        require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
+        require(self.condition_dim > 0, "model.condition_dim must be > 0")
+        require(self.context_turns > 0, f"model.context_turns must be > 0, got {self.context_turns}")
+        require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
                  "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
-        _require(not self.copy or self.source_attention, "model.copy needs model.source_attention: true")
-        _require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
-        _require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
+        require(not self.copy or self.source_attention, "model.copy needs model.source_attention: true")
+        require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
+        require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")
 
     @property
@@ -220,11 +215,11 @@ class ObjectiveConfig:
 
         OBJECTIVES.get(self.type)
         BETA_SCHEDULES.get(self.beta_schedule)
-        _require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
-        _require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")
-        _require(self.free_bits >= 0, f"objective.free_bits must be >= 0, got {self.free_bits}")
-        _require(self.anneal_steps > 0 and self.cycle_steps > 0, "objective anneal/cycle steps must be > 0")
-        _require(0 <= self.cycle_zero < 1 and 0 < self.cycle_rise <= 1, "objective cycle fractions must be in [0, 1]")
+        require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
+        require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")
+        require(self.free_bits >= 0, f"objective.free_bits must be >= 0, got {self.free_bits}")
+        require(self.anneal_steps > 0 and self.cycle_steps > 0, "objective anneal/cycle steps must be > 0")
+        require(0 <= self.cycle_zero < 1 and 0 < self.cycle_rise <= 1, "objective cycle fractions must be in [0, 1]")
 
 
 @dataclass
@@ -256,26 +251,26 @@ class TrainConfig:
         return [] if self.report_to == "none" else [name.strip() for name in self.report_to.split(",")]
 
     def validate(self) -> None:
-        _require(self.epochs > 0, f"train.epochs must be > 0, got {self.epochs}")
-        _require(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0")
-        _require(self.batch_size > 0 and self.eval_batch_size > 0, "train.batch_size must be > 0")
-        _require(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
-        _require(self.encoder_lr is None or self.encoder_lr > 0, f"train.encoder_lr must be > 0, got {self.encoder_lr}")
-        _require(self.grad_clip >= 0, "train.grad_clip must be >= 0")
-        _require(self.patience >= 0, "train.patience must be >= 0")
-        _require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
-        _require(self.eval_every is None or self.eval_every > 0, "train.eval_every must be > 0")
-        _require(self.mixed_precision in ("no", "bf16", "fp16"), "train.mixed_precision must be no, bf16 or fp16")
+        require(self.epochs > 0, f"train.epochs must be > 0, got {self.epochs}")
+        require(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0")
+        require(self.batch_size > 0 and self.eval_batch_size > 0, "train.batch_size must be > 0")
+        require(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
+        require(self.encoder_lr is None or self.encoder_lr > 0, f"train.encoder_lr must be > 0, got {self.encoder_lr}")
+        require(self.grad_clip >= 0, "train.grad_clip must be >= 0")
+        require(self.patience >= 0, "train.patience must be >= 0")
+        require(self.save_every > 0 and self.log_every > 0, "train.save_every/log_every must be > 0")
+        require(self.eval_every is None or self.eval_every > 0, "train.eval_every must be > 0")
+        require(self.mixed_precision in ("no", "bf16", "fp16"), "train.mixed_precision must be no, bf16 or fp16")
         from accelerate.utils import LoggerType
 
         known = [tracker.value for tracker in LoggerType]
         for name in self.trackers:
-            _require(name in known, f"unknown train.report_to tracker '{name}'{closest(name, known)}; choose none or "
+            require(name in known, f"unknown train.report_to tracker '{name}'{closest(name, known)}; choose none or "
                      f"any of: {', '.join(known)}")
         from transformers import SchedulerType
 
         names = [s.value for s in SchedulerType]
-        _require(self.lr_schedule in names, f"unknown train.lr_schedule '{self.lr_schedule}'"
+        require(self.lr_schedule in names, f"unknown train.lr_schedule '{self.lr_schedule}'"
                  f"{closest(self.lr_schedule, names)}; choose one of: {', '.join(names)}")
 
 
@@ -298,9 +293,9 @@ class ExperimentConfig:
         DECODERS.get(self.model.decoder)
         if self.model.decoder == "transformer":  # BOS + tokens must fit the positions
             limit = self.model.max_positions - 1
-            _require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
+            require(self.data.max_length <= limit, f"data.max_length {self.data.max_length} is too long for "
                      f"model.max_positions={self.model.max_positions} (at most {limit})")
-        _require(not self.data.streaming or self.data.shuffle_buffer >= self.train.batch_size,
+        require(not self.data.streaming or self.data.shuffle_buffer >= self.train.batch_size,
                  f"data.shuffle_buffer ({self.data.shuffle_buffer}) must hold at least one batch "
                  f"(train.batch_size={self.train.batch_size})")
         conditional = self.model.type == "conditional_vae"

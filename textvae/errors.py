@@ -17,6 +17,12 @@ class CheckpointError(TextVAEError, OSError):
     """A saved model or training checkpoint is missing, corrupted or incompatible."""
 
 
+def require(condition: bool, message: str, error: type[TextVAEError] = ConfigError) -> None:
+    """Raise `error(message)` unless `condition` holds."""
+    if not condition:
+        raise error(message)
+
+
 def require_count(value, name: str = "n") -> int:
     """A positive int (bools are not counts), else a TextVAEError naming `name`."""
     if not isinstance(value, int) or isinstance(value, bool):

@@ -8,9 +8,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("analogy", help="latent arithmetic: A is to B as C is to ? (decode mu_C + mu_B - mu_A)")
     add_model_arg(p)
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
-    p.add_argument("c", metavar="C")
+    for name in ("a", "b", "c"):
+        p.add_argument(name, metavar=name.upper())
     add_decoding_args(p)
     add_json_arg(p)
     add_device_arg(p)

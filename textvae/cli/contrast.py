@@ -19,10 +19,10 @@ def add_parser(sub) -> None:
     p.add_argument("--ae-model", default=None, help="autoencoder folder (default: the bundled AE)")
     p.add_argument("text", metavar="TEXT")
     p.add_argument("-n", type=int, default=5, help="samples per row")
-    p.add_argument("--seed", type=int, default=None)
     add_json_arg(p)
     add_device_arg(p)
     add_int8_arg(p)
+    p.add_argument("--seed", type=int, default=None)
     p.set_defaults(run=run)
 
 
@@ -32,8 +32,7 @@ def run(args) -> int:
     from textvae.models.registry import DEFAULT_AE, default_model_path
 
     seed(args)
-    vae = load_model(args)
-    ae = load_model(args, args.ae_model or default_model_path(DEFAULT_AE))
+    vae, ae = load_model(args), load_model(args, args.ae_model or default_model_path(DEFAULT_AE))
     result = contrast(vae, ae, args.text, n=args.n)
     emit(args, result, format_contrast(result))
     return 0

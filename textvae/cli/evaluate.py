@@ -43,16 +43,13 @@ def run(args) -> int:
 
     from textvae.cli.common import apply_keep_freed_memory, emit, load_model
     from textvae.data import TextDataset
-    from textvae.errors import TextVAEError
+    from textvae.errors import TextVAEError, require, require_count
     from textvae.metrics import evaluate_elbo, evaluate_iw_nll, latent_report
     from textvae.training.features import attach_cached_features
 
-    if args.batch_size <= 0:
-        raise TextVAEError(f"--batch-size must be > 0, got {args.batch_size}")
-    if args.iw_batch_size <= 0:
-        raise TextVAEError(f"--iw-batch-size must be > 0, got {args.iw_batch_size}")
-    if args.iw_samples < 0:
-        raise TextVAEError(f"--iw-samples must be >= 0, got {args.iw_samples}")
+    require_count(args.batch_size, "--batch-size")
+    require_count(args.iw_batch_size, "--iw-batch-size")
+    require(args.iw_samples >= 0, f"--iw-samples must be >= 0, got {args.iw_samples}", TextVAEError)
     apply_keep_freed_memory(args)  # the decoder passes reuse freed blocks (IW passes 4% faster, docs/RESULTS.md)
     torch.manual_seed(args.seed)
     model = load_model(args)

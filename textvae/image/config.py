@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textvae.config import _require
+from textvae.errors import require
 
 
 @dataclass
@@ -37,19 +37,19 @@ class ImageModelConfig:
         for name in ("channels", "height", "width", "latent_dim", "hidden_dim", "conv_channels", "num_classes",
                      "codebook_size", "top_latent_dim", "top_hidden_dim"):
             value = getattr(self, name)
-            _require(value > 0, f"image model {name} must be > 0, got {value}")
-        _require(self.arch in ("mlp", "conv"), f"image model arch must be 'mlp' or 'conv', got '{self.arch}'")
+            require(value > 0, f"image model {name} must be > 0, got {value}")
+        require(self.arch in ("mlp", "conv"), f"image model arch must be 'mlp' or 'conv', got '{self.arch}'")
         if self.arch == "conv":
-            _require(self.height % 4 == 0 and self.width % 4 == 0,
+            require(self.height % 4 == 0 and self.width % 4 == 0,
                      f"arch 'conv' needs height and width divisible by 4, got {self.height}x{self.width}")
-        _require(self.beta >= 0, f"image model beta must be >= 0, got {self.beta}")
-        _require(self.free_bits >= 0, "image model free_bits must be >= 0")
-        _require(self.logvar_clamp > 0, "image model logvar_clamp must be > 0")
-        _require(self.commitment >= 0, "image model commitment must be >= 0")
-        _require(0 < self.ema_decay < 1, f"image model ema_decay must be in (0, 1), got {self.ema_decay}")
-        _require(self.noise in ("gaussian", "mask"), f"image model noise must be 'gaussian' or 'mask', got '{self.noise}'")
-        _require(self.noise_std >= 0, "image model noise_std must be >= 0")
-        _require(0 <= self.mask_prob < 1, f"image model mask_prob must be in [0, 1), got {self.mask_prob}")
+        require(self.beta >= 0, f"image model beta must be >= 0, got {self.beta}")
+        require(self.free_bits >= 0, "image model free_bits must be >= 0")
+        require(self.logvar_clamp > 0, "image model logvar_clamp must be > 0")
+        require(self.commitment >= 0, "image model commitment must be >= 0")
+        require(0 < self.ema_decay < 1, f"image model ema_decay must be in (0, 1), got {self.ema_decay}")
+        require(self.noise in ("gaussian", "mask"), f"image model noise must be 'gaussian' or 'mask', got '{self.noise}'")
+        require(self.noise_std >= 0, "image model noise_std must be >= 0")
+        require(0 <= self.mask_prob < 1, f"image model mask_prob must be in [0, 1), got {self.mask_prob}")
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -77,9 +77,9 @@ class ImageTrainConfig:
         from textvae.objectives import BETA_SCHEDULES
 
         BETA_SCHEDULES.get(self.beta_schedule)
-        _require(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
-        _require(self.max_steps is None or self.max_steps > 0, "max_steps must be > 0")
-        _require(self.batch_size > 0, f"batch_size must be > 0, got {self.batch_size}")
-        _require(self.lr > 0, f"lr must be > 0, got {self.lr}")
-        _require(self.grad_clip >= 0, "grad_clip must be >= 0")
-        _require(self.anneal_steps > 0, "anneal_steps must be > 0")
+        require(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        require(self.max_steps is None or self.max_steps > 0, "max_steps must be > 0")
+        require(self.batch_size > 0, f"batch_size must be > 0, got {self.batch_size}")
+        require(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        require(self.grad_clip >= 0, "grad_clip must be >= 0")
+        require(self.anneal_steps > 0, "anneal_steps must be > 0")

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from textvae.data.tokenizers import BOS, EOS, PAD
-from textvae.errors import ConfigError
+from textvae.errors import ConfigError, require
 from textvae.nlg.base import Decoder, State, reorder_state
 from textvae.registry import Registry, closest
 
@@ -40,20 +40,13 @@ class DecodingOptions:
         return cls(**options)
 
     def validate(self) -> None:
-        if self.max_length <= 0:
-            raise ConfigError(f"max_length must be > 0, got {self.max_length}")
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature must be > 0, got {self.temperature}")
-        if self.top_k < 0:
-            raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
-        if not 0 < self.top_p <= 1:
-            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.beam_size < 1:
-            raise ConfigError(f"beam_size must be >= 1, got {self.beam_size}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.memory_mb < 1:
-            raise ConfigError(f"memory_mb must be >= 1, got {self.memory_mb}")
+        require(self.max_length > 0, f"max_length must be > 0, got {self.max_length}")
+        require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
+        require(self.top_k >= 0, f"top_k must be >= 0, got {self.top_k}")
+        require(0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}")
+        require(self.beam_size >= 1, f"beam_size must be >= 1, got {self.beam_size}")
+        require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        require(self.memory_mb >= 1, f"memory_mb must be >= 1, got {self.memory_mb}")
 
     def rows_per_chunk(self, strategy: str, vocab_size: int, state_floats: int) -> int:
         """How many rows to decode at once so that the working memory stays within `memory_mb`: each row

@@ -53,6 +53,16 @@ def test_batches_are_as_wide_as_their_longest_text_and_extra_padding_changes_not
                           atol=1e-4)
 
 
+def test_encode_batches_by_length_and_returns_the_input_order(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    texts = ptb_texts[:9]
+    assert len({len(t) for t in texts}) > 1  # lengths differ: the length order is not the input order
+    mu, logvar = model.encode(texts, batch_size=2)
+    for i, text in enumerate(texts):
+        one_mu, one_logvar = model.encode([text])
+        assert torch.allclose(mu[i], one_mu[0], atol=1e-5) and torch.allclose(logvar[i], one_logvar[0], atol=1e-5)
+
+
 def test_vae_samples_z_in_forward(tiny_config, word_tokenizer, ptb_texts):
     model = build(tiny_config, word_tokenizer).eval()
     batch = model.make_batch(ptb_texts[:4])

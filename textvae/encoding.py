@@ -23,6 +23,7 @@ from torch import Tensor
 
 from textvae.errors import DataError
 from textvae.io import _atomic
+from textvae.models.text_vae import ENCODE_BATCH
 from textvae.registry import Registry
 
 Encoded = tuple[list[str], Tensor, Tensor]  # texts, mu (m, D) and logvar (m, D), float32 on the CPU
@@ -109,7 +110,7 @@ def latent_writer(path: str | Path) -> Writer:
     return LATENT_FORMATS.get(Path(path).suffix.lower())
 
 
-def encode_to_file(model, chunks: Iterable[list[str]], path: str | Path, batch_size: int = 256) -> int:
+def encode_to_file(model, chunks: Iterable[list[str]], path: str | Path, batch_size: int = ENCODE_BATCH) -> int:
     """Encode every chunk of texts and write (mu, logvar) to `path` in the format its suffix names; the number
     of texts written."""
     writer = latent_writer(path)

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     add_model_arg(p)
     p.add_argument("input", nargs="?", default="-", metavar="FILE", help="text file, or - for standard input (default)")
     p.add_argument("--output", required=True, metavar="OUT", help="file to write: .npy, .safetensors or .jsonl")
-    p.add_argument("--batch-size", type=int, default=256, help="texts encoded at once")
+    p.add_argument("--batch-size", type=int, default=64, help="texts encoded at once (in order of length)")
     add_device_arg(p)
     p.set_defaults(run=run)
 

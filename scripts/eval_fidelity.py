@@ -132,9 +132,9 @@ def publish(runs: list[dict], command: str) -> None:
                    f"{table(rows_of(runs))}\n\n{PROTOCOL}{lm_note}\n\nModels: {notes}.", command)
 
 
-def load_model(spec: str, device: str | None) -> TextVAE:
-    """A saved model folder, or the bundled model for 'bundled'."""
-    return TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device)
+def load_model(spec: str, device: str | None, int8: bool = False) -> TextVAE:
+    """A saved model folder, or the bundled model for 'bundled'; decoding with int8 weights with `int8`."""
+    return TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device).int8_decoding(int8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -148,6 +148,7 @@ def parse_args() -> argparse.Namespace:
                         help="sampling scale for every model (default: each model's paraphrase_scale, else 1)")
     parser.add_argument("--limit", type=int, default=None, help="keep the first N inputs of each set (smoke runs)")
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    parser.add_argument("--int8", action="store_true", help="decode with int8 weights (TextVAE.int8_decoding)")
     args = parser.parse_args()
     args.model = args.model or ["bundled"]
     args.label = args.label or []
@@ -179,7 +180,7 @@ def main() -> None:
     rows = [{**r, "reference": True} for r in rows]
     for spec, label in zip(args.model, args.label):
         start = time.perf_counter()
-        model = load_model(spec, device)
+        model = load_model(spec, device, args.int8)
         scale = args.scale if args.scale is not None else getattr(model.config, "paraphrase_scale", 1.0)
         run = {**base, "model": label, "path": spec, "encoder": model.config.encoder, "scale": scale,
                "sets": {}, "examples": {}}

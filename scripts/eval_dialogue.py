@@ -3,9 +3,14 @@
 For each of the 6,740 consecutive (utterance -> response) test pairs, every model gives --samples
 responses. Rows: the human test responses (reference point), the deterministic seq2seq (greedy: the
 same reply every time), the same seq2seq with word-level sampling (temperature 1), the CVAE decoding
-greedily from each z ~ p(z | context), and the CVAE from the prior mean (scale 0).
+greedily from each z ~ p(z | context), the CVAE from the prior mean (scale 0), and, for a CVAE with a reply
+default (`model.reply_top_p`, `textvae export --reply-top-p`), the CVAE decoding each z as `respond` does.
+With --choose, the CVAE's decoding settings are compared on the validation dialogues instead (the reply
+default is chosen there, never on test).
 
     python scripts/eval_dialogue.py --cvae runs/dailydialog-cvae --seq2seq runs/dailydialog-s2s
+    python scripts/eval_dialogue.py --cvae DIR --seq2seq DIR --runs cvae-reply   # one row; the others are kept
+    python scripts/eval_dialogue.py --cvae DIR --seq2seq DIR --choose --limit 500  # settings on validation
     python scripts/eval_dialogue.py --cvae DIR --seq2seq DIR --limit 300        # smoke run
 
 Metrics (lower-cased whitespace tokens): distinct-1/2 across the samples of each input (averaged over
@@ -72,48 +77,104 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+VALIDATION = DAILYDIALOG / "validation" / "dialogues_validation.txt"
+CHOICES = RESULTS_DIR / "dialogue_decoding.json"
+# the CVAE's decoding settings compared on validation (each z ~ p(z | c) decoded so)
+SETTINGS = {"greedy": {"strategy": "greedy"}, "temperature 0.7": {"strategy": "sample", "temperature": 0.7},
+            **{f"top-p {p:g}": {"strategy": "sample", "top_p": p} for p in (0.5, 0.7, 0.8, 0.9)}}
+
+
+def runs_of(cvae: TextVAE, seq2seq: TextVAE) -> dict[str, tuple[str, TextVAE, dict]]:
+    """The test rows: key -> (label, model, generation options)."""
+    runs = {"seq2seq-greedy": ("seq2seq, greedy (deterministic)", seq2seq, {"strategy": "greedy"}),
+            "seq2seq-sample": ("seq2seq, word sampling (T = 1)", seq2seq, {"strategy": "sample", "temperature": 1.0}),
+            "cvae-mean": ("CVAE, prior mean (scale 0)", cvae, {"strategy": "greedy", "scale": 0.0}),
+            "cvae-greedy": ("CVAE, z ~ p(z|c), greedy", cvae, {"strategy": "greedy", "scale": 1.0})}
+    if cvae.config.reply_top_p is not None:
+        strategy, options = cvae.reply_decoding()
+        runs["cvae-reply"] = (f"CVAE, z ~ p(z|c), top-p {cvae.config.reply_top_p:g} (respond's default)", cvae,
+                              {"strategy": strategy, "scale": 1.0, **options})
+    return runs
+
+
+def evaluate(label: str, model: TextVAE, options: dict, data: str, limit: int | None, references: list[str],
+             judge: PretrainedEncoder, args: argparse.Namespace) -> dict:
+    """One row: `args.samples` replies per context (as many previous turns as the model was trained on)."""
+    contexts = load_dialogue_pairs(data, model.config.context_turns)[0][:limit]
+    start = time.perf_counter()
+    groups = generate(model, contexts, args.samples, args.batch, **options)
+    row = {"row": label, **score(groups, references, judge), "seconds": time.perf_counter() - start,
+           "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
+                        for i in range(min(3, len(contexts)))]}
+    print(f"{label}: {row['seconds']:.0f} s")
+    return row
+
+
+def choose(cvae: TextVAE, seq2seq: TextVAE, judge: PretrainedEncoder, args: argparse.Namespace) -> None:
+    """Compare the CVAE's decoding settings on the first --inputs validation pairs; write their table."""
+    references = load_dialogue_pairs(VALIDATION)[1][: args.inputs]
+    rows = [evaluate("seq2seq, greedy (deterministic)", seq2seq, {"strategy": "greedy"}, str(VALIDATION),
+                     args.inputs, references, judge, args)]
+    rows += [evaluate(f"CVAE, z ~ p(z|c), {name}", cvae, {"scale": 1.0, **options}, str(VALIDATION), args.inputs,
+                      references, judge, args) for name, options in SETTINGS.items()]
+    print(table(rows))
+    CHOICES.write_text(json.dumps({"cvae": args.cvae, "seq2seq": args.seq2seq, "inputs": len(references),
+                                   "date": datetime.date.today().isoformat(), "rows": rows}, indent=2) + "\n")
+    update_section("dialogue_decoding", "Choosing the reply decoding (DailyDialog validation)",
+                   table(rows) + f"\n\nThe first {len(references)} validation pairs, {args.samples} replies each, "
+                   "scored as on test; corpus distinct-n grows smaller as the corpus grows, so compare rows here "
+                   "with each other, not with the test table.", command_line())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cvae", required=True, help="the dialogue CVAE (configs/dailydialog_cvae.yaml)")
     parser.add_argument("--seq2seq", required=True, help="its deterministic twin (model.variational=false)")
     parser.add_argument("--samples", type=int, default=5, help="responses per input")
     parser.add_argument("--data", default=str(TEST), help="DailyDialog-format test file")
+    parser.add_argument("--runs", nargs="+", default=None, metavar="RUN",
+                        help="test rows to compute (seq2seq-greedy, seq2seq-sample, cvae-mean, cvae-greedy, "
+                             "cvae-reply); the others are kept from the last full run (default: all)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs (smoke runs; writes nothing)")
+    parser.add_argument("--choose", action="store_true", help="compare decoding settings on validation instead")
+    parser.add_argument("--inputs", type=int, default=500, help="--choose: validation pairs used")
     parser.add_argument("--batch", type=int, default=128, help="inputs decoded together")
     args = parser.parse_args()
     torch.manual_seed(0)
+    cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
+    seq2seq = TextVAE.from_pretrained(args.seq2seq, device="cpu")
+    if seq2seq.variational:
+        raise SystemExit(f"--seq2seq {args.seq2seq} is variational; train it with --set model.variational=false")
+    judge = PretrainedEncoder("minilm").eval()
+    if args.choose:
+        return choose(cvae, seq2seq, judge, args)
     contexts, references = load_dialogue_pairs(args.data)
     contexts, references = contexts[: args.limit], references[: args.limit]
     print(f"{len(contexts)} test pairs, {args.samples} responses each")
-    cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
-    seq2seq = TextVAE.from_pretrained(args.seq2seq, device="cpu")
-
-    def model_contexts(model) -> list[str]:  # each model reads as many previous turns as it was trained on
-        return load_dialogue_pairs(args.data, model.config.context_turns)[0][: args.limit]
-    if seq2seq.variational:
-        raise SystemExit(f"--seq2seq {args.seq2seq} is variational; train it with --set model.variational=false")
+    runs = runs_of(cvae, seq2seq)
+    unknown = set(args.runs or []) - set(runs)
+    if unknown:
+        raise SystemExit(f"--runs: unknown {sorted(unknown)}; this CVAE has {sorted(runs)}")
     references_lower = [r.lower() for r in references]
-    judge = PretrainedEncoder("minilm").eval()
     rows = [{"row": "human test responses", **score([[r] for r in references_lower], references_lower, judge)}]
     for key in ("bleu_precision", "bleu_recall", "relevance_avg", "relevance_max", "distinct_1_per_input",
                 "distinct_2_per_input"):
         rows[0][key] = None  # one reference per input, scored against itself: not comparable
-    runs = [("seq2seq, greedy (deterministic)", seq2seq, {"strategy": "greedy"}),
-            ("seq2seq, word sampling (T = 1)", seq2seq, {"strategy": "sample", "temperature": 1.0}),
-            ("CVAE, prior mean (scale 0)", cvae, {"strategy": "greedy", "scale": 0.0}),
-            ("CVAE, z ~ p(z|c), greedy", cvae, {"strategy": "greedy", "scale": 1.0})]
-    for label, model, options in runs:
-        start = time.perf_counter()
-        groups = generate(model, model_contexts(model), args.samples, args.batch, **options)
-        rows.append({"row": label, **score(groups, references, judge), "seconds": time.perf_counter() - start,
-                     "examples": [{"context": contexts[i], "reference": references[i], "responses": groups[i]}
-                                  for i in range(min(3, len(contexts)))]})
-        print(f"{label}: {rows[-1]['seconds']:.0f} s")
+    rows += [evaluate(label, model, options, args.data, args.limit, references, judge, args)
+             for key, (label, model, options) in runs.items() if args.runs is None or key in args.runs]
+    if args.limit is None and args.runs is not None and RESULTS.exists():  # keep the rows not recomputed
+        computed = {r["row"] for r in rows}
+        rows += [r for r in json.loads(RESULTS.read_text())["rows"] if r["row"] not in computed]
+        order = ["human test responses"] + [label for label, _, _ in runs.values()]
+        rows.sort(key=lambda r: order.index(r["row"]) if r["row"] in order else len(order))
     print(table(rows))
     by_row = {r["row"]: r for r in rows}
-    greedy, cvae_row = by_row["seq2seq, greedy (deterministic)"], by_row["CVAE, z ~ p(z|c), greedy"]
+    label = runs["cvae-reply" if "cvae-reply" in runs else "cvae-greedy"][0]
+    if "seq2seq, greedy (deterministic)" not in by_row or label not in by_row:  # a smoke run of some rows
+        return
+    greedy, cvae_row = by_row["seq2seq, greedy (deterministic)"], by_row[label]
     ratio = cvae_row["distinct_2_per_input"] / max(greedy["distinct_2_per_input"], 1e-9)
-    summary = (f"\n\nCVAE vs deterministic seq2seq: distinct-2 per input {ratio:.2f}x; BLEU recall "
+    summary = (f"\n\n{label} vs deterministic seq2seq: distinct-2 per input {ratio:.2f}x; BLEU recall "
                f"{cvae_row['bleu_recall']:.3f} vs {greedy['bleu_recall']:.3f}; relevance (max) "
                f"{cvae_row['relevance_max']:.3f} vs {greedy['relevance_max']:.3f}. {len(contexts)} test pairs, "
                f"{args.samples} responses each; lower-cased whitespace tokens; BLEU = sacrebleu smoothed sentence "

@@ -161,6 +161,7 @@ class ModelConfig:
     logvar_clamp: float = 10.0
     bow_weight: float = 0.0  # > 0: a linear head predicts the text's bag of tokens from z, this weight in the loss
     paraphrase_scale: float = 1.0  # the default S of paraphrase/generate: z = mu + S * sigma * eps
+    reply_top_p: float | None = None  # respond()'s default decoding of each z: greedy (None) or nucleus sampling
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:
@@ -178,6 +179,8 @@ class ModelConfig:
         require(self.logvar_clamp > 0, "model.logvar_clamp must be > 0")
         require(self.bow_weight >= 0, f"model.bow_weight must be >= 0, got {self.bow_weight}")
         require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
+        require(self.reply_top_p is None or 0 < self.reply_top_p <= 1,
+                f"model.reply_top_p must be empty (greedy) or in (0, 1], got {self.reply_top_p}")
         require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         require(self.condition_dim > 0, "model.condition_dim must be > 0")

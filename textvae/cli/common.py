@@ -104,7 +104,8 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
                         help=f"decoding strategy (default: {default_strategy or 'model default'})")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling (default: 1, off; respond: the "
+                        "model's reply default)")
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--max-length", type=int, default=None, help="default: the model's max_length")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences decoded at once")
@@ -115,10 +116,11 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
 
 
 def decoding_options(args) -> dict:
-    options = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "beam_size": args.beam_size,
+    options = {"temperature": args.temperature, "top_k": args.top_k, "beam_size": args.beam_size,
                "batch_size": args.batch_size, "memory_mb": args.memory_mb}
-    if args.max_length is not None:
-        options["max_length"] = args.max_length
+    for key in ("top_p", "max_length"):  # unset: the decoding default (a model's reply default for top_p)
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     return options
 
 

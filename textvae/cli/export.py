@@ -1,4 +1,4 @@
-"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--license ID] [--dataset NAME]"""
+"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
     p.add_argument("--paraphrase-scale", type=float, default=None,
                    help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
+    p.add_argument("--reply-top-p", type=float, default=None,
+                   help="a conditional model's default decoding of each reply's z: nucleus sampling with this top_p")
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
@@ -36,6 +38,9 @@ def run(args) -> int:
     if args.paraphrase_scale is not None:
         model.paraphrase_scale(args.paraphrase_scale)  # a negative scale fails here, before anything is written
         model.config = dataclasses.replace(model.config, paraphrase_scale=args.paraphrase_scale)
+    if args.reply_top_p is not None:
+        model.config = dataclasses.replace(model.config, reply_top_p=args.reply_top_p)
+        model.config.validate()  # a top_p outside (0, 1] fails here, before anything is written
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
                           datasets=args.datasets)
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")

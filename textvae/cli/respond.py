@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=5, help="number of replies")
     p.add_argument("--deterministic", action="store_true",
                    help="one reply: the greedy decode of the prior mean of z (no variation)")
-    add_decoding_args(p)
+    add_decoding_args(p, default_strategy=None)
     add_json_arg(p, stream=True)
     add_device_arg(p)
     p.set_defaults(run=run)
@@ -38,9 +38,10 @@ def run(args) -> int:
     if not model.conditional:
         raise TextVAEError(f"{args.model} is not a conditional model; `respond` needs model.type: conditional_vae")
     context = context_of(args.turns, model.config.context_turns)
-    strategy = "greedy" if args.deterministic else args.strategy
+    strategy, options = ("greedy", decoding_options(args)) if args.deterministic else \
+        model.reply_decoding(args.strategy, **decoding_options(args))
     replies = model.iter_generate([context], n=n, scale=0.0 if args.deterministic else None, strategy=strategy,
-                                  **decoding_options(args))
+                                  **options)
     stream(args, ({"text": text} for text in replies), n, lambda r: f"- {r['text']}",
            lambda rs: {"context": context, "deterministic": args.deterministic,
                        "responses": [r["text"] for r in rs]})

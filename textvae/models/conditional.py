@@ -133,12 +133,21 @@ class ConditionalTextVAE(TextVAE):
 
         return self.decode_parts(parts(), strategy, opts)
 
-    def respond(self, context: str, n: int = 5, strategy: str = "greedy", deterministic: bool = False,
+    def reply_decoding(self, strategy: str | None = None, **options) -> tuple[str, dict]:
+        """(strategy, options) of a reply: those given, else the model's default (`config.reply_top_p`: nucleus
+        sampling of each z's decode with that top_p, or greedy when it is None)."""
+        if strategy is not None or self.config.reply_top_p is None:
+            return strategy or "greedy", options
+        return "sample", {"top_p": self.config.reply_top_p, **options}
+
+    def respond(self, context: str, n: int = 5, strategy: str | None = None, deterministic: bool = False,
                 **options) -> list[str]:
-        """n responses to one context (dialogue), each from its own z ~ p(z | context); with `deterministic`,
-        the one reply a model without variation gives: the greedy decode of the prior mean."""
+        """n responses to one context (dialogue), each from its own z ~ p(z | context), decoded as `reply_decoding`
+        says; with `deterministic`, the one reply a model without variation gives: the greedy decode of the prior
+        mean."""
         if deterministic:
             return self.generate([context], 1, scale=0.0, strategy="greedy", **options)[0]
+        strategy, options = self.reply_decoding(strategy, **options)
         return self.generate([context], n, strategy=strategy, **options)[0]
 
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:

@@ -166,9 +166,10 @@ class TextVAE(nn.Module):
         return TextVAEOutput(self.reconstruction_nll(batch, z, inputs), kl, posterior, z, self.bag_of_words_nll(z, batch))
 
     # ---- user API ---------------------------------------------------------------------------
-    def make_batch(self, texts: list[str]) -> dict:
-        """A padded batch for raw texts; texts longer than the decoder's position limit are truncated
-        (with one warning per batch)."""
+    @staticmethod
+    def clean_texts(texts: list[str]) -> list[str]:
+        """The texts with their white space collapsed; anything that is not a non-empty list of non-empty
+        strings is a TextVAEError naming the first bad text by its position."""
         if isinstance(texts, str):
             texts = [texts]
         if not isinstance(texts, (list, tuple)):
@@ -182,6 +183,12 @@ class TextVAE(nn.Module):
         empty = [i for i, t in enumerate(cleaned) if not normalize(t, False)]  # control characters count as empty
         if empty:
             raise TextVAEError(f"text #{empty[0]} is empty or whitespace only")
+        return cleaned
+
+    def make_batch(self, texts: list[str]) -> dict:
+        """A padded batch for raw texts (`clean_texts`); texts longer than the decoder's position limit are
+        truncated (with one warning per batch)."""
+        cleaned = self.clean_texts(texts)
         limit = min(self.config.max_positions - 1, self.max_tokens or self.config.max_positions)
         full = [self.tokenizer.encode(t) for t in cleaned]
         long = [i for i, x in enumerate(full) if len(x) > limit]
@@ -198,10 +205,7 @@ class TextVAE(nn.Module):
     def encode(self, texts: list[str], batch_size: int = ENCODE_BATCH) -> tuple[Tensor, Tensor]:
         """Posterior parameters (mu, logvar), each (n, latent_dim), computed `batch_size` texts at a time; the texts
         are batched in order of length (little padding), the results returned in the input's order."""
-        if isinstance(texts, str):
-            texts = [texts]
-        if not isinstance(texts, (list, tuple)) or not texts:
-            self.make_batch(texts)  # the one place that says what is wrong with the input
+        texts = self.clean_texts(texts)  # a bad text is named by its place in the input, not in a batch
         if batch_size < 1:
             raise TextVAEError(f"batch_size must be >= 1, got {batch_size}")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -113,7 +113,7 @@ class ContrastResponse(BaseModel):
 class RespondRequest(Request):
     text: Text
     n: Count = 5
-    strategy: Strategy = "greedy"
+    strategy: Strategy | None = Field(None, description="default: the model's reply decoding (reply_top_p)")
 
 
 class RespondResponse(BaseModel):

@@ -4,7 +4,7 @@ import torch
 from textvae.data import BOS, EOS
 from textvae.errors import ConfigError
 from textvae.nlg import GRUDecoder, TransformerDecoder
-from textvae.nlg.decoding import DecodingOptions, decode_latents, filter_logits
+from textvae.nlg.decoding import NUCLEUS_START, DecodingOptions, decode_latents, draw, filter_logits
 
 V, D = 50, 6
 
@@ -127,3 +127,19 @@ def test_position_wise_layers_run_in_the_memory_layout_of_their_input():
     assert time_major_view(out) and out.shape == (4, 5, 3)
     torch.testing.assert_close(out, layer(batch_first.contiguous()))
     assert apply_in_layout(layer, batch_first.contiguous()).is_contiguous()
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.8, 0.99])
+def test_draw_samples_the_top_p_nucleus_without_sorting_whole_rows(top_p):
+    """Draws follow softmax over filter_logits' nucleus, also when the nucleus is wider than the first search."""
+    torch.manual_seed(0)
+    logits = torch.cat([torch.randn(1, 400) * 3, torch.randn(1, 400) * 0.1])  # peaked, and flat (a wide nucleus)
+    expected = filter_logits(logits, 0, top_p).softmax(-1)
+    if top_p == 0.99:
+        assert (expected[1] > 0).sum() > NUCLEUS_START
+    n = 20000
+    tokens = draw(logits.repeat(n, 1), top_p).view(n, 2)
+    for row in range(2):
+        freq = torch.bincount(tokens[:, row], minlength=400).float() / n
+        assert not (freq[expected[row] == 0] > 0).any()  # never outside the nucleus
+        assert (freq - expected[row]).abs().max() < 0.02

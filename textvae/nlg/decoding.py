@@ -16,6 +16,7 @@ from textvae.nlg.base import Decoder, State, reorder_state
 from textvae.registry import Registry, closest
 
 STRATEGIES: Registry = Registry("decoding strategy")
+NUCLEUS_START = 64  # tokens first searched for a top-p nucleus (doubled until they cover top_p)
 VOCAB_COPIES = 8  # vocabulary-sized float rows alive at once per hypothesis in the worst strategy (beam, top-p)
 
 
@@ -82,6 +83,27 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     return logits
 
 
+def draw(logits: Tensor, top_p: float = 1.0) -> Tensor:
+    """One token per row (B,) drawn from softmax(logits), restricted to the top-p nucleus: the smallest set of most
+    probable tokens whose probability reaches top_p (as `filter_logits`). The nucleus is found among the top
+    NUCLEUS_START tokens, widened until they cover top_p, so no row is sorted whole; the draw is Gumbel-max."""
+    log_probs = logits.log_softmax(-1)
+    if top_p < 1.0:
+        k = min(NUCLEUS_START, logits.shape[-1])
+        while True:
+            top, index = log_probs.topk(k, dim=-1)  # in descending order
+            probs = top.exp()
+            if k == logits.shape[-1] or bool((probs.sum(-1) >= top_p).all()):
+                break
+            k = min(2 * k, logits.shape[-1])
+        log_probs = top.masked_fill(probs.cumsum(-1) - probs >= top_p, float("-inf"))
+    else:
+        index = None
+    gumbel = -torch.empty_like(log_probs).exponential_().log()
+    choice = (log_probs + gumbel).argmax(-1)
+    return choice if index is None else index.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+
+
 def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions, memory: State | None,
          choose) -> list[list[int]]:
     """Token-by-token loop shared by greedy and sampling; `choose(logits) -> next tokens (B,)`."""
@@ -112,8 +134,7 @@ def greedy(decoder: Decoder, z: Tensor | None, batch_size: int, options: Decodin
 def sample(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions,
            memory: State | None = None) -> list[list[int]]:
     def choose(logits: Tensor) -> Tensor:
-        logits = filter_logits(logits / options.temperature, options.top_k, options.top_p)
-        return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+        return draw(filter_logits(logits / options.temperature, options.top_k), options.top_p)
 
     return _run(decoder, z, batch_size, options, memory, choose)
 

@@ -35,12 +35,10 @@ def run(args) -> int:
     if Path(args.output).resolve() == Path(args.model).resolve():
         raise TextVAEError("--output must differ from --model (the model is read from there)")
     model = TextVAE.from_pretrained(args.model, device="cpu")
-    if args.paraphrase_scale is not None:
-        model.paraphrase_scale(args.paraphrase_scale)  # a negative scale fails here, before anything is written
-        model.config = dataclasses.replace(model.config, paraphrase_scale=args.paraphrase_scale)
-    if args.reply_top_p is not None:
-        model.config = dataclasses.replace(model.config, reply_top_p=args.reply_top_p)
-        model.config.validate()  # a top_p outside (0, 1] fails here, before anything is written
+    defaults = {key: value for key, value in (("paraphrase_scale", args.paraphrase_scale),
+                                              ("reply_top_p", args.reply_top_p)) if value is not None}
+    model.config = dataclasses.replace(model.config, **defaults)
+    model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
                           datasets=args.datasets)
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")

@@ -212,8 +212,7 @@ class TextVAE(nn.Module):
         with evaluating(self):
             parts = [self.posterior(self.make_batch([texts[i] for i in order[start : start + batch_size]]))
                      for start in range(0, len(texts), batch_size)]
-        back = torch.empty(len(order), dtype=torch.long)
-        back[torch.tensor(order)] = torch.arange(len(order))
+        back = torch.tensor(order).argsort()  # the inverse permutation: input position -> row in the batches
         return torch.cat([q.mu for q in parts])[back], torch.cat([q.logvar for q in parts])[back]
 
     def _latents(self, z) -> Tensor:

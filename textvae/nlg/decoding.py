@@ -69,38 +69,38 @@ class DecodingOptions:
 
 
 def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
-    """Set logits outside the top-k and outside the top-p nucleus to -inf (B, V)."""
+    """Set logits outside the top-k and outside the top-p nucleus (`nucleus`) to -inf (B, V)."""
     if top_k > 0:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-        probs = sorted_logits.softmax(-1)
-        # keep the smallest set whose probability reaches top_p: drop tokens once it is covered
-        drop_sorted = probs.cumsum(-1) - probs >= top_p
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
+        kept, index = nucleus(logits, top_p)
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, index, kept)
     return logits
 
 
+def nucleus(logits: Tensor, top_p: float) -> tuple[Tensor, Tensor]:
+    """The top-p nucleus of each row: the smallest set of most probable tokens whose probability reaches top_p.
+    Returns the logits of the k most probable tokens (B, k), in descending order, those outside the nucleus at
+    -inf, and their vocabulary indices (B, k); k starts at NUCLEUS_START and doubles until the k tokens cover
+    top_p, so no row is sorted whole."""
+    vocab = logits.shape[-1]
+    all_probs = logits.softmax(-1)
+    k = min(NUCLEUS_START, vocab)
+    while True:
+        probs, index = all_probs.topk(k, dim=-1)
+        if k == vocab or bool((probs.sum(-1) >= top_p).all()):
+            break
+        k = min(2 * k, vocab)
+    return logits.gather(-1, index).masked_fill(probs.cumsum(-1) - probs >= top_p, float("-inf")), index
+
+
 def draw(logits: Tensor, top_p: float = 1.0) -> Tensor:
-    """One token per row (B,) drawn from softmax(logits), restricted to the top-p nucleus: the smallest set of most
-    probable tokens whose probability reaches top_p (as `filter_logits`). The nucleus is found among the top
-    NUCLEUS_START tokens, widened until they cover top_p, so no row is sorted whole; the draw is Gumbel-max."""
-    log_probs = logits.log_softmax(-1)
+    """One token per row (B,) drawn from softmax(logits) by Gumbel-max, within the top-p nucleus (`nucleus`)."""
+    index = None
     if top_p < 1.0:
-        k = min(NUCLEUS_START, logits.shape[-1])
-        while True:
-            top, index = log_probs.topk(k, dim=-1)  # in descending order
-            probs = top.exp()
-            if k == logits.shape[-1] or bool((probs.sum(-1) >= top_p).all()):
-                break
-            k = min(2 * k, logits.shape[-1])
-        log_probs = top.masked_fill(probs.cumsum(-1) - probs >= top_p, float("-inf"))
-    else:
-        index = None
-    gumbel = -torch.empty_like(log_probs).exponential_().log()
-    choice = (log_probs + gumbel).argmax(-1)
+        logits, index = nucleus(logits, top_p)
+    choice = (logits - torch.empty_like(logits).exponential_().log()).argmax(-1)
     return choice if index is None else index.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
 
 

@@ -5,6 +5,14 @@ reference both do not occur (case-insensitive, exact) anywhere in the training f
 
     python scripts/eval_paraphrase.py                        # bundled VAE, scales 0 / 0.5 / 1 / 2
     python scripts/eval_paraphrase.py --model runs/my_vae --limit 500 --samples 5
+
+A paraphraser's ranking weights are chosen on validation pairs: those of the last 4 % of train.tsv (which
+training holds out) whose questions occur nowhere else in the file, as the unseen test pairs'. Then its
+`paraphrase()` output is measured on the test pairs:
+
+    python scripts/eval_paraphrase.py --choose-rank runs/qqp-copy
+    textvae export --model runs/qqp-copy --output runs/qqp-copy-ranked --rerank-overlap O --rerank-likelihood L
+    python scripts/eval_paraphrase.py --cvae runs/qqp-copy-ranked --skip-vae --cvae-scales --app
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ from benchkit.fidelity import generate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
 from textvae import TextVAE
+from textvae.apps.paraphrase import RankFeatures, draw_candidates
 from textvae.apps.similarity import sentence_embeddings
 from textvae.data import load_texts
+from textvae.data.corpus import validation_start
 from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu
 
 RESULTS = RESULTS_DIR / "paraphrase.json"
@@ -89,22 +99,100 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5)
+LIKELIHOOD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+
+
+def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:
+    """The first `limit` held-out pairs (the last `fraction` of the file, which training holds out) whose source and
+    reference both occur nowhere in the trained part: the validation counterpart of the unseen test pairs."""
+    sources = load_texts(train_file, 0, drop_empty=False)
+    refs = load_texts(train_file, 1, drop_empty=False)
+    start = validation_start(len(sources), fraction)
+    seen = {t.lower() for t in sources[:start] + refs[:start]}
+    keep = [i for i in range(start, len(sources)) if sources[i].lower() not in seen and refs[i].lower() not in seen]
+    return [sources[i] for i in keep[:limit]], [refs[i] for i in keep[:limit]]
+
+
+def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dict:
+    """iBLEU of the top-ranked candidate of `paraphrase()` for every pair of ranking weights on these (validation)
+    pairs, and the best pair."""
+    features = []
+    for source in sources:
+        candidates = draw_candidates(model, source, samples) or [source]
+        features.append((candidates, RankFeatures.of(model, source, candidates)))
+    grid = []
+    for overlap in OVERLAP_WEIGHTS:
+        for likelihood in LIKELIHOOD_WEIGHTS:
+            top = [max(zip(f.scores(overlap, likelihood), c), key=lambda pair: pair[0])[1] for c, f in features]
+            bleu_ref, bleu_src = corpus_bleu(top, refs), corpus_bleu(top, sources)
+            grid.append({"overlap": overlap, "likelihood": likelihood, "bleu_ref": bleu_ref, "bleu_src": bleu_src,
+                         "ibleu": ibleu(bleu_ref, bleu_src)})
+    return {"pairs": len(sources), "grid": grid, "best": max(grid, key=lambda r: r["ibleu"])}
+
+
+def rank_table(choice: dict) -> str:
+    """Validation iBLEU of the top-ranked paraphrase for each pair of weights (rows: overlap; columns: likelihood)."""
+    overlaps = sorted({r["overlap"] for r in choice["grid"]})
+    likelihoods = sorted({r["likelihood"] for r in choice["grid"]})
+    cell = {(r["overlap"], r["likelihood"]): r["ibleu"] for r in choice["grid"]}
+    lines = ["| overlap \\ likelihood | " + " | ".join(f"{w:g}" for w in likelihoods) + " |",
+             "|---|" + "---|" * len(likelihoods)]
+    lines += [f"| {o:g} | " + " | ".join(f"{cell[o, w]:.2f}" for w in likelihoods) + " |" for o in overlaps]
+    best = choice["best"]
+    return ("\n".join(lines) + f"\n\nModel `{choice['model']}`, {choice['pairs']} validation pairs, {choice['samples']} "
+            f"paraphrases asked per source. Best: overlap {best['overlap']:g}, likelihood {best['likelihood']:g} "
+            f"(iBLEU {best['ibleu']:.2f}, BLEU-ref {best['bleu_ref']:.1f}, BLEU-src {best['bleu_src']:.1f}); set it with "
+            f"`textvae export --rerank-overlap {best['overlap']:g} --rerank-likelihood {best['likelihood']:g}`.")
+
+
+def app_outputs(model, sources: list[str], samples: int) -> list[list[str]]:
+    """What `model.paraphrase(source, n=samples)` returns for each source (the source itself if nothing differs)."""
+    return [model.paraphrase(source, n=samples) or [source] for source in sources]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="VAE folder (default: the bundled model)")
     parser.add_argument("--cvae", default=None, help="also evaluate this supervised conditional VAE")
-    parser.add_argument("--cvae-scales", type=float, nargs="+", default=[0.0, 1.0])
+    parser.add_argument("--cvae-scales", type=float, nargs="*", default=[0.0, 1.0])
     parser.add_argument("--cvae-label", default="supervised cvae", help="row name of the --cvae model")
     parser.add_argument("--vae-label", default="vae sample", help="row name of the --model rows")
     parser.add_argument("--skip-vae", action="store_true", help="only the copy baseline and --cvae rows")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
     parser.add_argument("--rerank", action="store_true", help="pick the most similar differing sample (slower)")
+    parser.add_argument("--choose-rank", metavar="DIR", default=None,
+                        help="choose this model's paraphrase ranking weights on validation pairs (and stop)")
+    parser.add_argument("--valid-pairs", type=int, default=600, help="validation pairs for --choose-rank")
+    parser.add_argument("--valid-fraction", type=float, default=0.04,
+                        help="the model's data.valid_fraction: the last pairs of train.tsv it held out")
+    parser.add_argument("--app", action="store_true",
+                        help="also a row of paraphrase() output (ranked with the model's own weights) for --model "
+                             "(unless --skip-vae) and for --cvae")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test pairs (smoke runs)")
     parser.add_argument("--data", default=str(QQP))
     args = parser.parse_args()
     torch.manual_seed(0)
     data = Path(args.data)
+    if args.choose_rank:
+        valid_sources, valid_refs = validation_pairs(data / "train.tsv", args.valid_fraction, args.valid_pairs)
+        print(f"{len(valid_sources)} validation pairs whose questions training never saw")
+        choice = choose_rank(TextVAE.from_pretrained(args.choose_rank, device="cpu"), valid_sources, valid_refs,
+                             args.samples)
+        for r in choice["grid"]:
+            print(f"overlap {r['overlap']:<7g} likelihood {r['likelihood']:<5g} iBLEU {r['ibleu']:5.2f} "
+                  f"BLEU-ref {r['bleu_ref']:.1f} BLEU-src {r['bleu_src']:.1f}")
+        best = choice["best"]
+        print(f"best: --rerank-overlap {best['overlap']:g} --rerank-likelihood {best['likelihood']:g} "
+              f"(validation iBLEU {best['ibleu']:.2f})")
+        choice = {"model": args.choose_rank, "samples": args.samples, "date": datetime.date.today().isoformat(),
+                  **choice}
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        (RESULTS_DIR / "paraphrase_rank_choice.json").write_text(json.dumps(choice, indent=2) + "\n")
+        update_section("paraphrase_rank", "Choosing the paraphrase ranking weights", rank_table(choice),
+                       command_line())
+        return
     sources = load_texts(data / "test.tsv", 0, drop_empty=False)[: args.limit]
     refs = load_texts(data / "test.tsv", 1, drop_empty=False)[: args.limit]
     mask = unseen_mask(sources, refs, data / "train.tsv")
@@ -122,6 +210,16 @@ def main() -> None:
         outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
         rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
         print(f"{label} scale {scale:g}: {time.perf_counter() - start:.0f} s")
+    apps = [] if args.skip_vae else [(args.vae_label, model)]
+    apps += [(args.cvae_label, cvae)] if args.cvae else []
+    for label, generator in apps if args.app else []:
+        start = time.perf_counter()
+        groups = app_outputs(generator, sources, args.samples)
+        config = generator.config
+        label = (f"{label}, paraphrase() ranked (overlap {config.rerank_overlap:g}, "
+                 f"likelihood {config.rerank_likelihood:g})")
+        rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, mask)
+        print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))
     if args.limit is None:  # merge with earlier rows (a run may add only the CVAE rows)
         old = json.loads(RESULTS.read_text())["rows"] if RESULTS.exists() else []

@@ -112,3 +112,27 @@ def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
     assert model.scales == [1.0, 1.5] and out == ["the market fell 1.5 0", "the market fell 1.5 1"]
     model.scales.clear()
     assert paraphrase(model, "the market fell", n=2, rerank=False, widen=False) == [] and model.scales == [1.0]
+
+
+def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_tokenizer, tiny_config):
+    from textvae.apps.paraphrase import RankFeatures, rank
+    from textvae.errors import ConfigError
+
+    features = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=[1.0, 3.0])
+    assert features.scores() == [0.9, 0.8]  # no weights: by similarity alone
+    assert features.scores(overlap=0.5) == pytest.approx([0.4, 0.7])  # copying the input costs
+    assert features.scores(likelihood=0.1) == pytest.approx([0.8, 0.5])  # so does what the model finds unlikely
+    torch.manual_seed(0)
+    model = TextVAE(tiny_config, word_tokenizer).eval()
+    text, candidates = "the market fell", ["the market fell again", "prices went down", "stocks"]
+    plain = RankFeatures.of(model, text, candidates, with_nll=False)
+    assert plain.nll is None and plain.overlap[0] > plain.overlap[1] == 0.0
+    by_similarity = rank(model, text, candidates)
+    assert by_similarity == [c for _, c in sorted(zip(plain.similarity, candidates), key=lambda p: -p[0])]
+    model.config = dataclasses.replace(model.config, rerank_overlap=100.0)
+    assert rank(model, text, candidates)[-1] == "the market fell again"  # the copy goes last
+    model.config = dataclasses.replace(model.config, rerank_overlap=0.0, rerank_likelihood=100.0)
+    nll = model.candidate_nll(text, candidates)
+    assert rank(model, text, candidates) == [c for _, c in sorted(zip(nll, candidates))]
+    with pytest.raises(ConfigError, match="rerank_overlap must be >= 0"):
+        dataclasses.replace(model.config, rerank_overlap=-1.0).validate()

@@ -76,13 +76,17 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior, capsys):
     assert lines[0] == lines[1] and lines[0].startswith('{"text"')
     assert loaded.reply_decoding() == ("greedy", {})  # replies default to greedy decodes of each z
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "nucleus"),
-                 "--reply-top-p", "0.9"]) == 0
+                 "--reply-top-p", "0.9", "--rerank-overlap", "0.125", "--rerank-likelihood", "0.5"]) == 0
     nucleus = TextVAE.from_pretrained(tmp_path / "nucleus", device="cpu")
+    assert (nucleus.config.rerank_overlap, nucleus.config.rerank_likelihood) == (0.125, 0.5)
+    assert len(nucleus.paraphrase("the market fell", n=2)) <= 2  # ranked with those weights
     assert nucleus.reply_decoding() == ("sample", {"top_p": 0.9})
     assert nucleus.reply_decoding("greedy") == ("greedy", {}) and nucleus.reply_decoding(top_p=0.5)[1] == {"top_p": 0.5}
     assert main(["respond", "--model", str(tmp_path / "nucleus"), "the market fell", "-n", "2", "--json"]) == 0
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"),
                  "--reply-top-p", "1.5"]) == 2 and not (tmp_path / "bad").exists()
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"),
+                 "--rerank-likelihood", "-1"]) == 2 and not (tmp_path / "bad").exists()
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv), "--source-column", "0",
                  "--column", "1"]) == 0
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv)]) == 2
@@ -183,3 +187,22 @@ def test_both_directions_holds_each_pair_both_ways_on_each_side_of_the_split(tmp
     assert sorted(valid_texts) == ["source 8", "source 9", "target 8", "target 9"]
     with pytest.raises(ConfigError, match="data.both_directions needs pairs"):
         load_experiment(None, ["data.both_directions=true"])
+
+
+def test_candidate_nll_is_the_decoders_loss_from_the_sources_prior_mean(word_tokenizer, tiny_config):
+    import dataclasses
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
+                                 copy=True)
+    model = ConditionalTextVAE(config, word_tokenizer).eval()
+    source, candidates = "the market fell sharply", ["the market went down", "stocks rose again today"]
+    with torch.no_grad():
+        h = model.encoder(model.make_batch([source])).float()
+        latents = model._latent_input(model.prior(h).mu, h).expand(2, -1)
+        memory = {k: v.expand(2, *v.shape[1:]) for k, v in model.source_memory([source]).items()}
+        batch = model.make_batch(candidates)
+        expected = model.reconstruction_nll(batch, latents, memory=memory) / (batch["target_ids"] != 0).sum(1)
+    assert torch.allclose(torch.tensor(model.candidate_nll(source, candidates)), expected, atol=1e-5)
+    # one candidate at a time gives the same numbers as a batch (padding does not leak into the loss)
+    assert model.candidate_nll(source, candidates[1:], batch_size=1)[0] == pytest.approx(expected[1].item(), abs=1e-5)

@@ -1,9 +1,12 @@
-"""Paraphrase by sampling latents for a sentence, then deduplicating and reranking the decodes."""
+"""Paraphrase by sampling latents for a sentence, then deduplicating and ranking the decodes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textvae.apps.similarity import cosine_to
 from textvae.errors import require_count
+from textvae.metrics.generation import sentence_bleu
 
 
 def _key(text: str) -> str:
@@ -14,16 +17,9 @@ def _key(text: str) -> str:
 WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too few paraphrases differ
 
 
-def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy", rerank: bool = True,
-               oversample: int = 3, widen: bool = True, **options) -> list[str]:
-    """Up to n distinct paraphrases of `text`, never the input itself.
-
-    Decodes n * oversample candidates (a VAE: z = mu + scale * sigma * eps around the input's
-    posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
-    duplicates and the input, and (rerank=True) orders the rest by similarity to the input. With `widen`, when
-    fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself around its
-    posterior), it draws again at 1.5x and then 2.25x the scale.
-    """
+def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy",
+                    oversample: int = 3, widen: bool = True, **options) -> list[str]:
+    """The distinct decodes of n * oversample latents for `text`, never the input itself (see `paraphrase`)."""
     require_count(n)
     scale = model.paraphrase_scale(scale)
     seen = {_key(text)}
@@ -36,7 +32,50 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
                 candidates.append(candidate)
         if len(candidates) >= n:
             break
-    if rerank and len(candidates) > 1:
-        scores = cosine_to(model, text, candidates)
-        candidates = [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
-    return candidates[:n]
+    return candidates
+
+
+@dataclass
+class RankFeatures:
+    """What ranking weighs, per candidate: similarity to the input (the model's NLU encoder), sentence-BLEU
+    overlap with it (0-1) and the per-token NLL of the candidate given the input (None when not needed)."""
+
+    similarity: list[float]
+    overlap: list[float]
+    nll: list[float] | None
+
+    @classmethod
+    def of(cls, model, text: str, candidates: list[str], with_nll: bool = True) -> RankFeatures:
+        return cls(cosine_to(model, text, candidates), [sentence_bleu(c, text) / 100 for c in candidates],
+                   model.candidate_nll(text, candidates) if with_nll else None)
+
+    def scores(self, overlap: float = 0.0, likelihood: float = 0.0) -> list[float]:
+        """similarity - overlap * BLEU overlap - likelihood * NLL per token, per candidate."""
+        nll = self.nll if likelihood else [0.0] * len(self.similarity)
+        return [s - overlap * o - likelihood * x for s, o, x in zip(self.similarity, self.overlap, nll)]
+
+
+def rank(model, text: str, candidates: list[str]) -> list[str]:
+    """Candidates best first by the model's ranking weights (`config.rerank_overlap`, `config.rerank_likelihood`;
+    both 0: by similarity to the input alone)."""
+    if len(candidates) < 2:
+        return candidates
+    config = model.config
+    features = RankFeatures.of(model, text, candidates, with_nll=config.rerank_likelihood > 0)
+    scores = features.scores(config.rerank_overlap, config.rerank_likelihood)
+    return [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
+
+
+def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy", rerank: bool = True,
+               oversample: int = 3, widen: bool = True, **options) -> list[str]:
+    """Up to n distinct paraphrases of `text`, never the input itself.
+
+    Decodes n * oversample candidates (a VAE: z = mu + scale * sigma * eps around the input's
+    posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
+    duplicates and the input, and (rerank=True) ranks the rest (`rank`: by similarity to the input, less the
+    model's penalties on copying the input's words and on candidates it finds unlikely for this input). With
+    `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself
+    around its posterior), it draws again at 1.5x and then 2.25x the scale.
+    """
+    candidates = draw_candidates(model, text, n, scale, strategy, oversample, widen, **options)
+    return (rank(model, text, candidates) if rerank else candidates)[:n]

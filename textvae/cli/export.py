@@ -1,4 +1,4 @@
-"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P] [--license ID] [--dataset NAME]"""
+"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P] [--rerank-overlap W] [--rerank-likelihood W] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "flo
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="copy a trained model for sharing: smaller weights, generation defaults",
                        description="Load a saved model and write it again to OUTPUT: weights optionally in a "
-                                   "16-bit type (they load back as float32), and the default paraphrase scale "
-                                   "recorded in its config.json.")
+                                   "16-bit type (they load back as float32), and the generation defaults (paraphrase "
+                                   "scale, reply top-p, paraphrase ranking weights) recorded in its config.json.")
     p.add_argument("--model", required=True, help="saved model folder (a training run's folder works)")
     p.add_argument("--output", required=True, help="folder to write (config.json, model.safetensors, tokenizer)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
@@ -17,6 +17,10 @@ def add_parser(sub) -> None:
                    help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
     p.add_argument("--reply-top-p", type=float, default=None,
                    help="a conditional model's default decoding of each reply's z: nucleus sampling with this top_p")
+    p.add_argument("--rerank-overlap", type=float, default=None,
+                   help="paraphrase ranking: weight of the penalty on a candidate's BLEU overlap with the input")
+    p.add_argument("--rerank-likelihood", type=float, default=None,
+                   help="paraphrase ranking: weight of the penalty on a candidate's per-token NLL given the input")
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
@@ -35,8 +39,9 @@ def run(args) -> int:
     if Path(args.output).resolve() == Path(args.model).resolve():
         raise TextVAEError("--output must differ from --model (the model is read from there)")
     model = TextVAE.from_pretrained(args.model, device="cpu")
-    defaults = {key: value for key, value in (("paraphrase_scale", args.paraphrase_scale),
-                                              ("reply_top_p", args.reply_top_p)) if value is not None}
+    given = {"paraphrase_scale": args.paraphrase_scale, "reply_top_p": args.reply_top_p,
+             "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood}
+    defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,

@@ -10,8 +10,10 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("paraphrase", help="paraphrases by sampling z around the sentence's posterior",
                        description="Draw z = mu + S * sigma * eps around TEXT's posterior, decode, drop duplicates "
-                                   "and the input, rerank by similarity to the input. With --input, one block of "
-                                   "paraphrases per line of the file (or of standard input for -).")
+                                   "and the input, rank the rest: by similarity to the input, less the model's "
+                                   "penalties on copying its words and on unlikely candidates (model.rerank_overlap, "
+                                   "model.rerank_likelihood). With --input, one block of paraphrases per line of "
+                                   "the file (or of standard input for -).")
     add_model_arg(p)
     p.add_argument("text", nargs="?", default=None, metavar="TEXT")
     p.add_argument("--input", default=None, metavar="FILE", help="paraphrase each line of FILE (- for standard input)")
@@ -19,7 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("--scale", type=float, default=None,
                    help="S: 0 = deterministic reconstruction, larger = more varied (default: the model's own, "
                         "model.paraphrase_scale)")
-    p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of similarity order")
+    p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of ranking")
     add_decoding_args(p)
     add_json_arg(p, stream=True)
     add_device_arg(p)

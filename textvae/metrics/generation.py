@@ -14,6 +14,11 @@ def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
     return sacrebleu.corpus_bleu(hypotheses, [references]).score
 
 
+def sentence_bleu(hypothesis: str, reference: str) -> float:
+    """sacrebleu sentence BLEU (0-100) of one hypothesis against one reference (13a tokenization, exp smoothing)."""
+    return sacrebleu.sentence_bleu(hypothesis, [reference]).score
+
+
 def ibleu(bleu_ref: float, bleu_src: float, alpha: float = 0.8) -> float:
     """iBLEU = alpha * BLEU(out, ref) - (1 - alpha) * BLEU(out, src) (Sun & Zhou 2012)."""
     return alpha * bleu_ref - (1 - alpha) * bleu_src

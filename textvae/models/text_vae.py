@@ -309,6 +309,29 @@ class TextVAE(nn.Module):
         mu, _ = self.encode(texts)
         return self.decode(mu, strategy, **options)
 
+    @torch.no_grad()
+    def candidate_nll(self, source: str, candidates: list[str], batch_size: int = 256) -> list[float]:
+        """Per-token NLL (EOS included) of each candidate as the decoder's output for `source`: decoded from the
+        source's posterior mean (a conditional VAE: from the mean of p(z | source), reading the source). Low
+        values are what the model would say for this input; used to rank paraphrases."""
+        candidates = self.clean_texts(candidates)
+        scores: list[float] = []
+        with evaluating(self):
+            for start in range(0, len(candidates), batch_size):
+                batch = self.make_batch(candidates[start : start + batch_size])
+                rows = batch["target_ids"].shape[0]
+                latents, memory = self.source_condition(source, rows)
+                nll = self.reconstruction_nll(batch, latents, memory=memory)
+                scores += (nll / (batch["target_ids"] != PAD).sum(1)).tolist()
+        return scores
+
+    def source_condition(self, source: str, rows: int) -> tuple[Tensor | None, dict[str, Tensor] | None]:
+        """(decoder latent input, decoder memory) that decode from one source's posterior mean, for `rows` rows."""
+        if not self.has_latent:
+            return None, None
+        mu, _ = self.encode([source])
+        return mu.expand(rows, -1), None
+
     def paraphrase_scale(self, scale: float | None = None) -> float:
         """`scale`, or the model's default (`config.paraphrase_scale`) when None; negative values fail."""
         scale = self.config.paraphrase_scale if scale is None else scale

@@ -41,7 +41,8 @@ class ParaphraseRequest(Request):
     n: Count = 5
     scale: float | None = Field(None, ge=0, le=MAX_SCALE, description="None: the model's default scale")
     strategy: Strategy = "greedy"
-    rerank: bool = Field(True, description="order by similarity to the text (one more encoder pass)")
+    rerank: bool = Field(True, description="rank by similarity to the text, less the model's penalties on "
+                        "copying it and on unlikely candidates (one more encoder pass)")
 
 
 class ParaphraseResponse(BaseModel):

@@ -7,7 +7,7 @@ reference both do not occur (case-insensitive, exact) anywhere in the training f
     python scripts/eval_paraphrase.py --model runs/my_vae --limit 500 --samples 5
 
 A paraphraser's ranking weights are chosen on validation pairs: those of the last 4 % of train.tsv (which
-training holds out) whose questions occur nowhere else in the file, as the unseen test pairs'. Then its
+training holds out) whose questions occur nowhere else in the file, like the unseen test pairs. Then its
 `paraphrase()` output is measured on the test pairs:
 
     python scripts/eval_paraphrase.py --choose-rank runs/qqp-copy

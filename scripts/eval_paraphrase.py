@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from benchkit.corpora import unseen_mask
+from benchkit.corpora import unseen_among, unseen_mask
 from benchkit.fidelity import generate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
@@ -109,9 +109,9 @@ def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[lis
     sources = load_texts(train_file, 0, drop_empty=False)
     refs = load_texts(train_file, 1, drop_empty=False)
     start = validation_start(len(sources), fraction)
-    seen = {t.lower() for t in sources[:start] + refs[:start]}
-    keep = [i for i in range(start, len(sources)) if sources[i].lower() not in seen and refs[i].lower() not in seen]
-    return [sources[i] for i in keep[:limit]], [refs[i] for i in keep[:limit]]
+    mask = unseen_among(sources[start:], refs[start:], sources[:start] + refs[:start])
+    kept = [(s, r) for s, r, m in zip(sources[start:], refs[start:], mask) if m][:limit]
+    return [s for s, _ in kept], [r for _, r in kept]
 
 
 def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dict:

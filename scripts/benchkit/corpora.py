@@ -8,10 +8,15 @@ from benchkit.paths import DAILYDIALOG
 from textvae.data import load_texts
 
 
+def unseen_among(sources: list[str], references: list[str], seen_texts: list[str]) -> list[bool]:
+    """Per pair: neither its source nor its reference is one of `seen_texts` (case-insensitive)."""
+    seen = {t.lower() for t in seen_texts}
+    return [s.lower() not in seen and r.lower() not in seen for s, r in zip(sources, references)]
+
+
 def unseen_mask(sources: list[str], references: list[str], train_file: Path) -> list[bool]:
     """Per pair: neither its source nor its reference occurs (case-insensitive) in either column of `train_file`."""
-    seen = {t.lower() for t in load_texts(train_file, 0) + load_texts(train_file, 1)}
-    return [s.lower() not in seen and r.lower() not in seen for s, r in zip(sources, references)]
+    return unseen_among(sources, references, load_texts(train_file, 0) + load_texts(train_file, 1))
 
 
 def qqp_unseen(folder: Path, limit: int | None) -> tuple[list[str], list[str]]:

@@ -150,15 +150,13 @@ class ConditionalTextVAE(TextVAE):
         strategy, options = self.reply_decoding(strategy, **options)
         return self.generate([context], n, strategy=strategy, **options)[0]
 
-    def source_condition(self, source: str, rows: int) -> tuple[Tensor, dict[str, Tensor] | None]:
-        """(decoder latent input, source memory) of the mean of p(z | source) (z = 0 without variation), for `rows`
-        rows."""
+    def source_condition(self, source: str) -> tuple[Tensor, dict[str, Tensor] | None]:
+        """(decoder latent input, source memory), one row each, of the mean of p(z | source) (z = 0 without
+        variation)."""
         with evaluating(self):
             h_source = self.encoder(self.make_batch([source])).float()
-            memory = self.source_memory([source])
             z = self.prior(h_source).mu * self.variational
-        latents = self._latent_input(z, h_source).expand(rows, -1)
-        return latents, None if memory is None else {key: value.expand(rows, *value.shape[1:]) for key, value in memory.items()}
+            return self._latent_input(z, h_source), self.source_memory([source])
 
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         raise TextVAEError("a conditional model has no q(z|x) for a text alone: use generate()/respond()/paraphrase()")

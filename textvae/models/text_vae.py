@@ -317,20 +317,21 @@ class TextVAE(nn.Module):
         candidates = self.clean_texts(candidates)
         scores: list[float] = []
         with evaluating(self):
+            latent, memory = self.source_condition(source)  # the source is read once for every batch
             for start in range(0, len(candidates), batch_size):
                 batch = self.make_batch(candidates[start : start + batch_size])
                 rows = batch["target_ids"].shape[0]
-                latents, memory = self.source_condition(source, rows)
-                nll = self.reconstruction_nll(batch, latents, memory=memory)
+                nll = self.reconstruction_nll(
+                    batch, None if latent is None else latent.expand(rows, -1),
+                    memory=None if memory is None else {k: v.expand(rows, *v.shape[1:]) for k, v in memory.items()})
                 scores += (nll / (batch["target_ids"] != PAD).sum(1)).tolist()
         return scores
 
-    def source_condition(self, source: str, rows: int) -> tuple[Tensor | None, dict[str, Tensor] | None]:
-        """(decoder latent input, decoder memory) that decode from one source's posterior mean, for `rows` rows."""
+    def source_condition(self, source: str) -> tuple[Tensor | None, dict[str, Tensor] | None]:
+        """(decoder latent input, decoder memory), one row each, that decode from one source's posterior mean."""
         if not self.has_latent:
             return None, None
-        mu, _ = self.encode([source])
-        return mu.expand(rows, -1), None
+        return self.encode([source])[0], None
 
     def paraphrase_scale(self, scale: float | None = None) -> float:
         """`scale`, or the model's default (`config.paraphrase_scale`) when None; negative values fail."""

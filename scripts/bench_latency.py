@@ -1,5 +1,6 @@
 """Paraphrase and reply latency with the bundled models: median warm wall time on this machine, with float
-decoding and with int8 decoding (TextVAE.int8_decoding, `--int8` on the CLI), side by side in one run.
+decoding and with int8 decoding (TextVAE.int8_decoding, `--int8` on the CLI), side by side in one run; for a
+model that refines its latents (`model.refine_steps`), also without the refinement.
 
     python scripts/bench_latency.py [--model DIR] [--dialogue DIR] [--repeats 30]
 """
@@ -47,13 +48,15 @@ def main() -> None:
     model = TextVAE.from_pretrained(args.model, device="cpu")
     dialogue = TextVAE.from_pretrained(args.dialogue or default_model_path(DEFAULT_DIALOGUE), device="cpu")
 
-    def ten_samples() -> list[str]:
-        mu, logvar = model.encode([SENTENCE])
+    def ten_samples(refine_steps: int | None = None) -> list[str]:
+        mu, logvar = model.encode([SENTENCE], refine_steps=refine_steps)
         posterior = DiagonalGaussian(mu.expand(10, -1), logvar.expand(10, -1))
         return model.decode(posterior.rsample(scale=model.paraphrase_scale()))
 
+    steps = model.config.refine_steps
     tasks = {
-        "encode + decode 10 samples (greedy)": ten_samples,
+        f"encode ({steps} refinement steps, the model's default) + decode 10 samples (greedy)": ten_samples,
+        **({"encode without refinement + decode 10 samples (greedy)": lambda: ten_samples(0)} if steps else {}),
         "paraphrase(n=10): 30 draws, dedupe, rerank": lambda: model.paraphrase(SENTENCE, n=10),
         "respond(n=5), dialogue model": lambda: dialogue.respond(TURN, n=5),
     }

@@ -16,28 +16,17 @@ import datetime
 from pathlib import Path
 
 import torch
-import yaml
 
+from benchkit.corpora import held_out_texts
 from benchkit.fidelity import evaluate_set
 from benchkit.judges import embed
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, record_run
 from textvae import TextVAE
-from textvae.data import load_texts
-from textvae.data.corpus import validation_start
 from textvae.fastcpu.machine import machine_info
 from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "paraphrase_scale.json"
-
-
-def held_out_texts(run: Path) -> list[str]:
-    """The validation texts a run trained without: data.valid, else the held-out last data.valid_fraction."""
-    data = yaml.safe_load((run / "experiment.yaml").read_text(encoding="utf-8"))["data"]
-    if data.get("valid"):
-        return load_texts(data["valid"], data.get("column", 0))
-    texts = load_texts(data["train"], data.get("column", 0))
-    return texts[validation_start(len(texts), data["valid_fraction"]) :]
 
 
 def choose(rows: list[dict], min_differ: float, max_self_bleu: float) -> float | None:

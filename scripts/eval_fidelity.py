@@ -18,6 +18,7 @@ match, BLEU, self-BLEU and, with --lm, the median per-token NLL under a decoder-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import sys
 import time
@@ -43,7 +44,7 @@ REFERENCE = "(reference)"  # the `model` field of the run that holds the human-p
 COLUMNS = [  # (header, row key, format); the two NLL columns are left out when no row has them
     ("model", "row", "{}"), ("set", "set", "{}"), ("n", "n", "{}"),
     ("recon cos", "recon_cos", "{:.3f}"), ("recon exact %", "recon_exact", "{:.1f}"),
-    ("recon BLEU", "recon_bleu", "{:.1f}"), ("scale", "scale", "{:g}"), ("sample cos", "sample_cos", "{:.3f}"),
+    ("recon BLEU", "recon_bleu", "{:.1f}"), ("refine steps", "refine_steps", "{}"), ("scale", "scale", "{:g}"), ("sample cos", "sample_cos", "{:.3f}"),
     (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
     ("sample NLL/token (median)", "sample_nll", "{:.2f}"), ("real NLL/token (median)", "real_nll", "{:.2f}"),
 ]
@@ -52,7 +53,8 @@ PROTOCOL = (
     "Inputs no model was trained on: *qqp-unseen*, the QQP-50K test sources whose source and human paraphrase "
     "both do not occur in train.tsv (case-insensitive); *dailydialog-test*, the first 1,000 distinct DailyDialog "
     "test utterances that occur neither in the DailyDialog train dialogues nor in QQP train.tsv (case- and "
-    "space-insensitive). **recon**: greedy decode of the posterior mean; **cos**: cosine of the output to the "
+    "space-insensitive). **recon**: greedy decode of the posterior mean (**refine steps**: that many Adam steps on "
+    "z from the encoder's mean first, `model.refine_steps`; samples are drawn around the refined mean); **cos**: cosine of the output to the "
     "input under one reference MiniLM (all-MiniLM-L6-v2, masked mean of the last layer), the same for every "
     "model; **exact %**: outputs equal to the input after lower-casing and removing all spaces; **BLEU**: "
     "sacrebleu corpus BLEU of the reconstructions against the inputs. **scale**: the sampling scale S of z = mu "
@@ -117,7 +119,8 @@ def rows_of(runs: list[dict]) -> list[dict]:
         if run["model"] == REFERENCE:
             rows += [{**r, "reference": True} for r in run["rows"]]
         else:
-            rows += [{"row": run["model"], "set": name, **metrics} for name, metrics in run["sets"].items()]
+            rows += [{"row": run["model"], "set": name, "refine_steps": run.get("refine_steps", 0), **metrics}
+                     for name, metrics in run["sets"].items()]
     return rows
 
 
@@ -132,9 +135,14 @@ def publish(runs: list[dict], command: str) -> None:
                    f"{table(rows_of(runs))}\n\n{PROTOCOL}{lm_note}\n\nModels: {notes}.", command)
 
 
-def load_model(spec: str, device: str | None, int8: bool = False) -> TextVAE:
-    """A saved model folder, or the bundled model for 'bundled'; decoding with int8 weights with `int8`."""
-    return TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device).int8_decoding(int8)
+def load_model(spec: str, device: str | None, int8: bool = False, refine_steps: int | None = None) -> TextVAE:
+    """A saved model folder, or the bundled model for 'bundled'; decoding with int8 weights with `int8`; its latents
+    refined by `refine_steps` (None: the model's own setting)."""
+    model = TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device).int8_decoding(int8)
+    if refine_steps is not None:
+        model.config = dataclasses.replace(model.config, refine_steps=refine_steps)
+        model.config.validate()
+    return model
 
 
 def parse_args() -> argparse.Namespace:
@@ -149,6 +157,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="keep the first N inputs of each set (smoke runs)")
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     parser.add_argument("--int8", action="store_true", help="decode with int8 weights (TextVAE.int8_decoding)")
+    parser.add_argument("--refine-steps", type=int, default=None,
+                        help="latent refinement steps for every model (default: each model's refine_steps)")
     args = parser.parse_args()
     args.model = args.model or ["bundled"]
     args.label = args.label or []
@@ -180,9 +190,10 @@ def main() -> None:
     rows = [{**r, "reference": True} for r in rows]
     for spec, label in zip(args.model, args.label):
         start = time.perf_counter()
-        model = load_model(spec, device, args.int8)
+        model = load_model(spec, device, args.int8, args.refine_steps)
         scale = args.scale if args.scale is not None else getattr(model.config, "paraphrase_scale", 1.0)
         run = {**base, "model": label, "path": spec, "encoder": model.config.encoder, "scale": scale,
+               "refine_steps": model.config.refine_steps,
                "sets": {}, "examples": {}}
         for name, texts in sets.items():
             torch.manual_seed(0)

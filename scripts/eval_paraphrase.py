@@ -216,8 +216,8 @@ def main() -> None:
         start = time.perf_counter()
         groups = app_outputs(generator, sources, args.samples)
         config = generator.config
-        label = (f"{label}, paraphrase() ranked (overlap {config.rerank_overlap:g}, "
-                 f"likelihood {config.rerank_likelihood:g})")
+        label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws, overlap "
+                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g})")
         rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, mask)
         print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -99,19 +100,33 @@ def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
         """Decodes the input itself at scale <= 1 and distinct texts beyond, like a model sure of a sentence."""
 
         scales: list = []
+        draws: list = []
+        config = SimpleNamespace(paraphrase_oversample=3)
 
         def paraphrase_scale(self, scale):
             return 1.0 if scale is None else scale
 
-        def iter_generate(self, texts, n, scale, strategy, **options):
-            self.scales.append(scale)
-            return iter([texts[0] if scale <= 1 else f"{texts[0]} {scale} {i}" for i in range(n)])
+        def sampler(self, texts):
+            def draw(n, scale, strategy, **options):
+                self.scales.append(scale)
+                self.draws.append(n)
+                return iter([texts[0] if scale <= 1 else f"{texts[0]} {scale} {i}" for i in range(n)])
+
+            return draw
 
     model = Sure()
     out = paraphrase(model, "the market fell", n=2, rerank=False)
     assert model.scales == [1.0, 1.5] and out == ["the market fell 1.5 0", "the market fell 1.5 1"]
+    assert model.draws == [6, 6]  # n * the model's paraphrase_oversample per scale
     model.scales.clear()
     assert paraphrase(model, "the market fell", n=2, rerank=False, widen=False) == [] and model.scales == [1.0]
+    model.config.paraphrase_oversample = 5
+    model.draws.clear()
+    paraphrase(model, "the market fell", n=2, rerank=False, widen=False)
+    paraphrase(model, "the market fell", n=2, rerank=False, widen=False, oversample=1)
+    assert model.draws == [10, 2]
+    with pytest.raises(TextVAEError, match="oversample must be > 0"):
+        paraphrase(model, "the market fell", n=2, oversample=0)
 
 
 def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_tokenizer, tiny_config):

@@ -30,6 +30,16 @@ def test_bundled_vae_paraphrases_offline():
     assert all(isinstance(p, str) and p for p in paraphrases)
 
 
+def test_bundled_vae_refines_its_latents_and_reads_new_sentences_back():
+    vae = TextVAE.from_pretrained(device="cpu")
+    assert vae.config.refine_steps > 0
+    texts = ["What time does the museum open on Sundays?", "Is it worth buying an electric car in 2025?",
+             "What are the side effects of drinking too much green tea?"]
+    refined = vae.reconstruct(texts)
+    plain = vae.decode(vae.encode(texts, refine_steps=0)[0])
+    assert sum(r == t for r, t in zip(refined, texts)) >= 2 > sum(p == t for p, t in zip(plain, texts))
+
+
 def test_bundled_ae_is_the_deterministic_twin():
     ae = TextVAE.from_pretrained(default_model_path(DEFAULT_AE), device="cpu")
     assert ae.has_latent and not ae.variational

@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from textvae.fastcpu import build, native_kernel, native_kernels_enabled, use_native_kernels
 from textvae.fastcpu.dropout import Dropout, dropout
-from textvae.fastcpu.output_loss import linear_cross_entropy
+from textvae.fastcpu.output_loss import linear_cross_entropy, padded_rows
 from textvae.fastcpu.recurrence import gru_layers
 from textvae.nlu.gru import GRUEncoder
 
@@ -133,6 +133,19 @@ def test_fused_output_loss_matches_cross_entropy(rows, bias, native):
     params = [hidden, *layer.parameters()]
     for a, b in zip(torch.autograd.grad((got * weights).sum(), params), torch.autograd.grad((want * weights).sum(), params)):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [1, 5, 127, 128, 129])
+def test_fixed_output_weights_take_no_gradient_and_the_input_gradient_is_unchanged(rows):
+    torch.manual_seed(0)
+    hidden = torch.randn(rows, 16, requires_grad=True)
+    layer = torch.nn.Linear(16, 300)
+    targets = torch.randint(0, 300, (rows,))
+    trained = torch.autograd.grad(linear_cross_entropy(hidden, layer.weight, layer.bias, targets).sum(), hidden)[0]
+    fixed = linear_cross_entropy(hidden, layer.weight.detach(), layer.bias.detach(), targets)
+    assert torch.allclose(torch.autograd.grad(fixed.sum(), hidden)[0], trained, atol=1e-6)
+    assert layer.weight.grad is None and padded_rows(rows) >= rows
+    assert padded_rows(rows) == ({1: 1, 5: 8, 127: 128, 128: 128, 129: 256}[rows])
 
 
 @pytest.mark.parametrize("native", [True, False])

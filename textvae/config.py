@@ -162,8 +162,12 @@ class ModelConfig:
     bow_weight: float = 0.0  # > 0: a linear head predicts the text's bag of tokens from z, this weight in the loss
     paraphrase_scale: float = 1.0  # the default S of paraphrase/generate: z = mu + S * sigma * eps
     reply_top_p: float | None = None  # respond()'s default decoding of each z: greedy (None) or nucleus sampling
+    paraphrase_oversample: int = 3  # paraphrase(): latents drawn per paraphrase asked, before deduplication and ranking
     rerank_overlap: float = 0.0  # paraphrase ranking: similarity - this * sentence-BLEU(candidate, input) / 100 ...
     rerank_likelihood: float = 0.0  # ... - this * the candidate's per-token NLL given the input (`candidate_nll`)
+    refine_steps: int = 0  # text_vae: Adam steps on z from mu towards a z decoded back as the input (models/refine.py)
+    refine_lr: float = 0.1  # ... their learning rate
+    refine_anchor: float = 0.0  # ... weight of the pull towards the encoder's posterior (-log q(z|x))
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:
@@ -183,8 +187,14 @@ class ModelConfig:
         require(self.paraphrase_scale >= 0, f"model.paraphrase_scale must be >= 0, got {self.paraphrase_scale}")
         require(self.reply_top_p is None or 0 < self.reply_top_p <= 1,
                 f"model.reply_top_p must be empty (greedy) or in (0, 1], got {self.reply_top_p}")
+        require(self.paraphrase_oversample > 0, f"model.paraphrase_oversample must be > 0, got {self.paraphrase_oversample}")
         for name in ("rerank_overlap", "rerank_likelihood"):
             require(getattr(self, name) >= 0, f"model.{name} must be >= 0, got {getattr(self, name)}")
+        require(self.refine_steps >= 0, f"model.refine_steps must be >= 0, got {self.refine_steps}")
+        require(self.refine_lr > 0, f"model.refine_lr must be > 0, got {self.refine_lr}")
+        require(self.refine_anchor >= 0, f"model.refine_anchor must be >= 0, got {self.refine_anchor}")
+        require(not self.refine_steps or (self.type == "text_vae" and self.has_latent),
+                "model.refine_steps needs model.type: text_vae with a latent (an encoder)")
         require(self.vocab_size >= 0, "model.vocab_size must be >= 0")
         require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         require(self.condition_dim > 0, "model.condition_dim must be > 0")

@@ -23,10 +23,10 @@ def require(condition: bool, message: str, error: type[TextVAEError] = ConfigErr
         raise error(message)
 
 
-def require_count(value, name: str = "n") -> int:
-    """A positive int (bools are not counts), else a TextVAEError naming `name`."""
+def require_count(value, name: str = "n", minimum: int = 1) -> int:
+    """An int >= `minimum` (bools are not counts), else a TextVAEError naming `name`."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TextVAEError(f"{name} must be an int, got {value!r}")
-    if value <= 0:
-        raise TextVAEError(f"{name} must be > 0, got {value}")
+    if value < minimum:
+        raise TextVAEError(f"{name} must be >= {minimum}, got {value}" if minimum != 1 else f"{name} must be > 0, got {value}")
     return value

@@ -1,11 +1,24 @@
-"""The evaluation inputs several scripts share: QQP test pairs unseen in training, labelled DailyDialog turns."""
+"""The evaluation inputs several scripts share: QQP test pairs unseen in training, labelled DailyDialog turns, a
+training run's held-out validation texts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from benchkit.paths import DAILYDIALOG
 from textvae.data import load_texts
+from textvae.data.corpus import validation_start
+
+
+def held_out_texts(run: Path) -> list[str]:
+    """The validation texts a run trained without: data.valid, else the held-out last data.valid_fraction."""
+    data = yaml.safe_load((run / "experiment.yaml").read_text(encoding="utf-8"))["data"]
+    if data.get("valid"):
+        return load_texts(data["valid"], data.get("column", 0))
+    texts = load_texts(data["train"], data.get("column", 0))
+    return texts[validation_start(len(texts), data["valid_fraction"]) :]
 
 
 def unseen_among(sources: list[str], references: list[str], seen_texts: list[str]) -> list[bool]:

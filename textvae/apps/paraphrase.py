@@ -18,15 +18,17 @@ WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too 
 
 
 def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy",
-                    oversample: int = 3, widen: bool = True, **options) -> list[str]:
-    """The distinct decodes of n * oversample latents for `text`, never the input itself (see `paraphrase`)."""
+                    oversample: int | None = None, widen: bool = True, **options) -> list[str]:
+    """The distinct decodes of n * oversample latents for `text` (oversample None: the model's
+    `config.paraphrase_oversample`), never the input itself (see `paraphrase`)."""
     require_count(n)
+    oversample = require_count(model.config.paraphrase_oversample if oversample is None else oversample, "oversample")
     scale = model.paraphrase_scale(scale)
     seen = {_key(text)}
     candidates: list[str] = []
+    draw = model.sampler([text])  # the text is encoded once for every scale
     for factor in (1.0, *(WIDEN if widen and scale > 0 else ())):
-        for candidate in model.iter_generate([text], n * oversample, scale=scale * factor, strategy=strategy,
-                                             **options):
+        for candidate in draw(n * oversample, scale * factor, strategy, **options):
             if candidate and _key(candidate) not in seen:  # duplicates dropped as they stream in: flat memory
                 seen.add(_key(candidate))
                 candidates.append(candidate)
@@ -67,10 +69,10 @@ def rank(model, text: str, candidates: list[str]) -> list[str]:
 
 
 def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy", rerank: bool = True,
-               oversample: int = 3, widen: bool = True, **options) -> list[str]:
+               oversample: int | None = None, widen: bool = True, **options) -> list[str]:
     """Up to n distinct paraphrases of `text`, never the input itself.
 
-    Decodes n * oversample candidates (a VAE: z = mu + scale * sigma * eps around the input's
+    Decodes n * oversample candidates (None: the model's `config.paraphrase_oversample`; a VAE: z = mu + scale * sigma * eps around the input's
     posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
     duplicates and the input, and (rerank=True) ranks the rest (`rank`: by similarity to the input, less the
     model's penalties on copying the input's words and on candidates it finds unlikely for this input). With

@@ -4,6 +4,7 @@ options, output printing and streaming."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -26,6 +27,12 @@ def add_int8_arg(parser) -> None:
     parser.add_argument("--int8", action="store_true",
                         help="decode with int8 copies of the decoder's weights (CPU, GRU decoders): faster steps, "
                              "outputs may differ slightly from float decoding")
+
+
+def add_refine_arg(parser) -> None:
+    parser.add_argument("--refine-steps", type=int, default=None,
+                        help="a VAE's latent refinement: Adam steps on each input's z from the encoder's mean towards "
+                             "a z the decoder reads back as the input (default: the model's refine_steps; 0: off)")
 
 
 def add_native_kernels_arg(parser) -> None:
@@ -113,6 +120,7 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
                         help="decoding working-memory budget; requests that cannot fit are refused")
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
     add_int8_arg(parser)
+    add_refine_arg(parser)
 
 
 def decoding_options(args) -> dict:
@@ -132,11 +140,15 @@ def seed(args) -> None:
 
 
 def load_model(args, folder=None):
-    """The model of --model (or `folder`) on --device, decoding with int8 weights with --int8."""
+    """The model of --model (or `folder`) on --device, decoding with int8 weights with --int8, refining its
+    latents with --refine-steps."""
     from textvae import TextVAE
 
     device = resolve_device(getattr(args, "device", None))
     model = TextVAE.from_pretrained(folder or args.model, device=device)
+    if getattr(args, "refine_steps", None) is not None:
+        model.config = dataclasses.replace(model.config, refine_steps=args.refine_steps)
+        model.config.validate()  # a negative count, or refinement asked of a conditional model, fails here
     return model.int8_decoding() if getattr(args, "int8", False) else model
 
 

@@ -12,7 +12,7 @@ LABELS = {
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_device_arg, add_int8_arg, add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_int8_arg, add_json_arg, add_model_arg, add_refine_arg
 
     p = sub.add_parser("contrast", help="deterministic (AE) vs sampled (VAE) outputs side by side")
     add_model_arg(p)
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
     add_json_arg(p)
     add_device_arg(p)
     add_int8_arg(p)
+    add_refine_arg(p)
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(run=run)
 

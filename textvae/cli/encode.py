@@ -6,7 +6,7 @@ READ_CHUNK = 4096  # texts read, encoded and written at a time: memory stays fla
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_device_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_model_arg, add_refine_arg
 
     p = sub.add_parser("encode", help="write the posterior mean and log-variance of every line of a file",
                        description="Encode one text per line of FILE (or standard input) and write mu and logvar: "
@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("--output", required=True, metavar="OUT", help="file to write: .npy, .safetensors or .jsonl")
     p.add_argument("--batch-size", type=int, default=64, help="texts encoded at once (in order of length)")
     add_device_arg(p)
+    add_refine_arg(p)
     p.set_defaults(run=run)
 
 

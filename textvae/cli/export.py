@@ -1,4 +1,6 @@
-"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P] [--rerank-overlap W] [--rerank-likelihood W] [--license ID] [--dataset NAME]"""
+"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
+[--paraphrase-oversample K] [--rerank-overlap W] [--rerank-likelihood W] [--refine-steps N] [--refine-lr LR]
+[--refine-anchor W] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="copy a trained model for sharing: smaller weights, generation defaults",
                        description="Load a saved model and write it again to OUTPUT: weights optionally in a "
                                    "16-bit type (they load back as float32), and the generation defaults (paraphrase "
-                                   "scale, reply top-p, paraphrase ranking weights) recorded in its config.json.")
+                                   "scale, reply top-p, paraphrase candidates and ranking weights, latent refinement) "
+                                   "recorded in its config.json.")
     p.add_argument("--model", required=True, help="saved model folder (a training run's folder works)")
     p.add_argument("--output", required=True, help="folder to write (config.json, model.safetensors, tokenizer)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
@@ -17,6 +20,13 @@ def add_parser(sub) -> None:
                    help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
     p.add_argument("--reply-top-p", type=float, default=None,
                    help="a conditional model's default decoding of each reply's z: nucleus sampling with this top_p")
+    p.add_argument("--paraphrase-oversample", type=int, default=None,
+                   help="paraphrase(): latents drawn per paraphrase asked, before deduplication and ranking")
+    p.add_argument("--refine-steps", type=int, default=None,
+                   help="a VAE's latent refinement: Adam steps on z from mu before decoding (0: off)")
+    p.add_argument("--refine-lr", type=float, default=None, help="the refinement's learning rate")
+    p.add_argument("--refine-anchor", type=float, default=None,
+                   help="the refinement's pull towards the encoder's posterior (0: none)")
     p.add_argument("--rerank-overlap", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on a candidate's BLEU overlap with the input")
     p.add_argument("--rerank-likelihood", type=float, default=None,
@@ -40,7 +50,9 @@ def run(args) -> int:
         raise TextVAEError("--output must differ from --model (the model is read from there)")
     model = TextVAE.from_pretrained(args.model, device="cpu")
     given = {"paraphrase_scale": args.paraphrase_scale, "reply_top_p": args.reply_top_p,
-             "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood}
+             "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood,
+             "paraphrase_oversample": args.paraphrase_oversample, "refine_steps": args.refine_steps,
+             "refine_lr": args.refine_lr, "refine_anchor": args.refine_anchor}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from textvae.cli.common import add_device_arg, add_int8_arg, add_json_arg, add_model_arg
+    from textvae.cli.common import add_device_arg, add_int8_arg, add_json_arg, add_model_arg, add_refine_arg
 
     p = sub.add_parser("interpolate", help="decode points between two sentences' posterior means",
                        description="Decode evenly spaced points from A's posterior mean to B's, written as they "
@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     add_json_arg(p, stream=True)
     add_device_arg(p)
     add_int8_arg(p)
+    add_refine_arg(p)
     p.set_defaults(run=run)
 
 

@@ -22,6 +22,7 @@ from textvae.fastcpu.switch import native_kernel
 
 DEFAULT_CHUNK = 64
 ROW_MULTIPLE = 128  # rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few kernels
+# (fewer rows than that: to the next power of two, so that one short text does not pay for 128 rows)
 EVAL_BLOCK_BYTES = 16 * 2**20  # without gradients, logits are formed this much at a time (see _nll_only)
 
 
@@ -96,9 +97,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         hidden_dtype, weight_dtype, bias_dtype = ctx.dtypes
         with torch.autocast(h.device.type, enabled=False):
             grad_logits, grad_bias = ctx.elementwise.backward(logits, b, targets, lse, grad_nll.float().contiguous())
-            grad_hidden = (grad_logits @ w).to(hidden_dtype)
-            grad_weight = (grad_logits.t() @ h).to(weight_dtype)
-        grad_bias = grad_bias.to(bias_dtype) if bias_dtype is not None else None
+            needs_hidden, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+            grad_hidden = (grad_logits @ w).to(hidden_dtype) if needs_hidden else None
+            grad_weight = (grad_logits.t() @ h).to(weight_dtype) if needs_weight else None
+        grad_bias = grad_bias.to(bias_dtype) if needs_bias and bias_dtype is not None else None
         return grad_hidden, grad_weight, grad_bias, None, None, None
 
 
@@ -116,6 +118,13 @@ def _nll_only(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tens
                           for start in range(0, hidden.shape[0], block)])
 
 
+def padded_rows(rows: int) -> int:
+    """The row count a block is padded to: a multiple of ROW_MULTIPLE, or below it the next power of two."""
+    if rows >= ROW_MULTIPLE:
+        return -(-rows // ROW_MULTIPLE) * ROW_MULTIPLE
+    return 1 << max(rows - 1, 0).bit_length()
+
+
 def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor,
                          chunk: int = DEFAULT_CHUNK) -> Tensor:
     """-log softmax(hidden @ weight.T + bias)[target] per row: hidden (N, H), targets (N,) -> (N,) float32.
@@ -130,7 +139,7 @@ def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, ta
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (hidden, weight, bias))
     if not wants_grad:
         return _nll_only(hidden, weight, bias, targets, dtype, chunk)
-    pad = -rows % ROW_MULTIPLE  # padded rows get zero gradient: their losses are sliced off below
+    pad = padded_rows(rows) - rows  # padded rows get zero gradient: their losses are sliced off below
     if pad:
         hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
         targets = torch.cat([targets, targets.new_zeros(pad)])

@@ -11,7 +11,7 @@ CVAE is compared with.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -110,28 +110,32 @@ class ConditionalTextVAE(TextVAE):
 
     # ---- user API ---------------------------------------------------------------------------
     @torch.no_grad()
-    def iter_generate(self, sources: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
-                      **options) -> Iterator[str]:
-        """`generate`, streamed (source 0's n outputs, then source 1's, ...): latents and the repeated source
-        states are made one decoding chunk at a time, so memory stays flat for any n."""
-        require_count(n)
-        scale = self.paraphrase_scale(scale)
-        opts, rows = self.decoding_options(strategy, **options)
+    def sampler(self, sources: list[str]) -> Callable[..., Iterator[str]]:
+        """Read the sources once; `draw(n, scale=None, strategy="greedy", **options)` streams n outputs per source
+        (source 0's, then source 1's, ...): latents and the repeated source states are made one decoding chunk at a
+        time, so memory stays flat for any n."""
         with evaluating(self):
             h_source = self.encoder(self.make_batch(sources)).float()
             memory = self.source_memory(sources)
-        total = h_source.shape[0] * n
 
-        def parts() -> Iterator[tuple[Tensor, int, dict | None]]:
-            for start in range(0, total, rows):
-                index = torch.arange(start, min(start + rows, total), device=h_source.device) // n
-                with torch.no_grad():
-                    prior = self.prior(h_source[index])
-                z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
-                part_memory = None if memory is None else {key: value[index] for key, value in memory.items()}
-                yield self._latent_input(z, h_source[index]), len(index), part_memory
+        def draw(n: int = 5, scale: float | None = None, strategy: str = "greedy", **options) -> Iterator[str]:
+            require_count(n)
+            scale = self.paraphrase_scale(scale)
+            opts, rows = self.decoding_options(strategy, **options)
+            total = h_source.shape[0] * n
 
-        return self.decode_parts(parts(), strategy, opts)
+            def parts() -> Iterator[tuple[Tensor, int, dict | None]]:
+                for start in range(0, total, rows):
+                    index = torch.arange(start, min(start + rows, total), device=h_source.device) // n
+                    with torch.no_grad():
+                        prior = self.prior(h_source[index])
+                    z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
+                    part_memory = None if memory is None else {key: value[index] for key, value in memory.items()}
+                    yield self._latent_input(z, h_source[index]), len(index), part_memory
+
+            return self.decode_parts(parts(), strategy, opts)
+
+        return draw
 
     def reply_decoding(self, strategy: str | None = None, **options) -> tuple[str, dict]:
         """(strategy, options) of a reply: those given, else the model's default (`config.reply_top_p`: nucleus

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from textvae.fastcpu.output_loss import linear_cross_entropy
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
 from textvae.model_card import CARD_FILE, write_model_card
+from textvae.models.refine import Refinement, refine_posterior
 from textvae.models.registry import MODELS, default_model_path
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
@@ -109,15 +110,16 @@ class TextVAE(nn.Module):
         return self.posterior_head(self.encoder(batch))
 
     def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
-                           memory: dict[str, Tensor] | None = None) -> Tensor:
+                           memory: dict[str, Tensor] | None = None, fixed_output: bool = False) -> Tensor:
         """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored); `memory`:
-        the source token states a decoder with source attention reads.
+        the source token states a decoder with source attention reads; `fixed_output`: the output layer takes
+        no gradient (what latent refinement wants: d/dz only, without the vocabulary-sized weight gradient).
 
         Only the real tokens are projected, by the fused output-layer cross-entropy in fixed blocks of
         rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
         inputs = batch["input_ids"] if input_ids is None else input_ids
-        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"])
+        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"], fixed_output)
 
     def samples_reconstruction_nll(self, batch: dict, z: Tensor) -> Tensor:
         """-log p(x|z_k) for K latent samples per example: z (K, B, D) -> (K, B). Equal to
@@ -135,7 +137,7 @@ class TextVAE(nn.Module):
         real = (targets != PAD) & (targets != EOS)
         return -(log_probs.gather(1, targets) * real).sum(1)
 
-    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    def _real_token_nll(self, hidden: Tensor, targets: Tensor, fixed_output: bool = False) -> tuple[Tensor, Tensor]:
         """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
         output layer, and its position row * T + step in `targets`.
 
@@ -147,13 +149,13 @@ class TextVAE(nn.Module):
         flat_targets = (targets.t() if time_major else targets).flatten()
         real = (flat_targets != PAD).nonzero().squeeze(1)
         output = self.decoder.output
-        token_nll = linear_cross_entropy(flat.index_select(0, real), output.weight, output.bias,
-                                         flat_targets.index_select(0, real))
+        weight, bias = (output.weight.detach(), output.bias.detach()) if fixed_output else (output.weight, output.bias)
+        token_nll = linear_cross_entropy(flat.index_select(0, real), weight, bias, flat_targets.index_select(0, real))
         return token_nll, (real % rows) * steps + real // rows if time_major else real
 
-    def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
+    def _token_nll(self, hidden: Tensor, targets: Tensor, fixed_output: bool = False) -> Tensor:
         """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
-        return per_example(*self._real_token_nll(hidden, targets), targets.shape)
+        return per_example(*self._real_token_nll(hidden, targets, fixed_output), targets.shape)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""
@@ -201,16 +203,29 @@ class TextVAE(nn.Module):
         batch["texts"] = cleaned
         return batch
 
+    def inferred_posterior(self, batch: dict, refine_steps: int | None = None) -> DiagonalGaussian:
+        """q(z|x) as the user API reads it: the encoder's posterior, its mean refined by `refine_steps` steps
+        (None: the model's `config.refine_steps`; 0: the encoder's own; textvae.models.refine)."""
+        posterior = self.posterior(batch)
+        refinement = Refinement.of(self.config)
+        if refine_steps is not None:
+            require_count(refine_steps, "refine_steps", minimum=0)
+            refinement = dataclasses.replace(refinement, steps=refine_steps)
+        return refine_posterior(self, batch, posterior, refinement)
+
     @torch.no_grad()
-    def encode(self, texts: list[str], batch_size: int = ENCODE_BATCH) -> tuple[Tensor, Tensor]:
+    def encode(self, texts: list[str], batch_size: int = ENCODE_BATCH,
+               refine_steps: int | None = None) -> tuple[Tensor, Tensor]:
         """Posterior parameters (mu, logvar), each (n, latent_dim), computed `batch_size` texts at a time; the texts
-        are batched in order of length (little padding), the results returned in the input's order."""
+        are batched in order of length (little padding), the results returned in the input's order. The mean is
+        refined by `refine_steps` (None: the model's default; `inferred_posterior`)."""
         texts = self.clean_texts(texts)  # a bad text is named by its place in the input, not in a batch
         if batch_size < 1:
             raise TextVAEError(f"batch_size must be >= 1, got {batch_size}")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with evaluating(self):
-            parts = [self.posterior(self.make_batch([texts[i] for i in order[start : start + batch_size]]))
+            parts = [self.inferred_posterior(self.make_batch([texts[i] for i in order[start : start + batch_size]]),
+                                             refine_steps)
                      for start in range(0, len(texts), batch_size)]
         back = torch.tensor(order).argsort()  # the inverse permutation: input position -> row in the batches
         return torch.cat([q.mu for q in parts])[back], torch.cat([q.logvar for q in parts])[back]
@@ -340,22 +355,34 @@ class TextVAE(nn.Module):
             raise TextVAEError(f"scale must be >= 0, got {scale}")
         return scale
 
+    def sampler(self, texts: list[str]) -> Callable[..., Iterator[str]]:
+        """Encode the texts once; the returned `draw(n, scale=None, strategy="greedy", **options)` streams n decodes
+        per text as `iter_generate` does, as often as wanted (at several scales, say) without encoding again."""
+        mu, logvar = self.encode(texts)
+
+        def draw(n: int = 5, scale: float | None = None, strategy: str = "greedy", **options) -> Iterator[str]:
+            require_count(n)
+            scale = self.paraphrase_scale(scale)
+            self.decoding_options(strategy, **options)
+            spread = self.variational and scale > 0  # an AE has no spread: its n decodes are of mu
+            std = torch.exp(0.5 * logvar) * scale
+
+            def latents() -> Iterator[Tensor]:
+                for start in range(0, mu.shape[0] * n, LATENT_CHUNK):
+                    rows = torch.arange(start, min(start + LATENT_CHUNK, mu.shape[0] * n), device=mu.device) // n
+                    yield mu[rows] + std[rows] * torch.randn_like(mu[rows]) if spread else mu[rows]
+
+            return self.iter_decode(latents(), strategy, **options)
+
+        return draw
+
     def iter_generate(self, texts: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
                       **options) -> Iterator[str]:
         """`generate`, streamed row by row (text 0's n decodes, then text 1's, ...) in flat memory."""
-        require_count(n)
-        scale = self.paraphrase_scale(scale)
+        require_count(n)  # a bad count, scale or decoding option fails before the texts are encoded
+        self.paraphrase_scale(scale)
         self.decoding_options(strategy, **options)
-        mu, logvar = self.encode(texts)
-        spread = self.variational and scale > 0  # an AE has no spread: its n decodes are of mu
-        std = torch.exp(0.5 * logvar) * scale
-
-        def latents() -> Iterator[Tensor]:
-            for start in range(0, mu.shape[0] * n, LATENT_CHUNK):
-                rows = torch.arange(start, min(start + LATENT_CHUNK, mu.shape[0] * n), device=mu.device) // n
-                yield mu[rows] + std[rows] * torch.randn_like(mu[rows]) if spread else mu[rows]
-
-        return self.iter_decode(latents(), strategy, **options)
+        return self.sampler(texts)(n, scale, strategy, **options)
 
     def generate(self, texts: list[str], n: int = 5, scale: float | None = None, strategy: str = "greedy",
                  **options) -> list[list[str]]:

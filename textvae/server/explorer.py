@@ -37,10 +37,11 @@ def read_corpus(path: Path | None = None) -> list[str]:
 
 
 def corpus_means(model: TextVAE, texts: list[str], batch_size: int = 32) -> Tensor:
-    """Posterior means (n, latent_dim) of many texts in their order, encoded in batches of similar length
-    (padding to a batch's longest text would otherwise cost about as much again)."""
+    """The encoder's posterior means (n, latent_dim) of many texts in their order, encoded in batches of similar
+    length (padding to a batch's longest text would otherwise cost about as much again). Not refined: a map
+    shows the NLU side's view of thousands of texts, and refinement costs decoder passes per text."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    mu, _ = model.encode([texts[i] for i in order], batch_size=batch_size)
+    mu, _ = model.encode([texts[i] for i in order], batch_size=batch_size, refine_steps=0)
     means = torch.empty_like(mu)
     means[order] = mu
     return means

@@ -156,11 +156,12 @@ def latent_map(ex: Served, space: s.SpaceName = "vae") -> s.MapResponse:
 
 @router.post("/project")
 def project(body: s.ProjectRequest, ex: Served) -> s.ProjectResponse:
-    """Where texts (their posterior means) or latent vectors lie on a space's map."""
+    """Where texts (the encoder's posterior means, unrefined like the map's own points) or latent vectors lie on
+    a space's map."""
     plane = ex.latent_map(body.space)
     if body.texts is not None:
         with ex.hold(body.space) as (model,):
-            z, _ = model.encode(body.texts)
+            z, _ = model.encode(body.texts, refine_steps=0)
     else:
         z = latents(ex.model(body.space), body.z)
     return s.ProjectResponse(points=rows(plane.project(z)))

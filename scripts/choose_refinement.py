@@ -1,0 +1,85 @@
+"""Choose a VAE's latent refinement (`model.refine_steps`, `model.refine_lr`) on validation text (never test text).
+
+For each number of Adam steps and learning rate, the validation sentences are reconstructed (greedy decode of
+the refined mean) and sampled around it at the model's paraphrase scale, scored as scripts/eval_fidelity.py
+scores them. Each step costs a decoder pass forward and back per sentence, so the choice is the fewest steps
+whose reconstruction cosine is within `--tolerance` of the best in the grid; `textvae export --refine-steps N
+--refine-lr LR` records it in the model.
+
+    python scripts/choose_refinement.py --model textvae/bundled/general-gru-vae --run runs/general-gru-vae-ft2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+from pathlib import Path
+
+import torch
+
+from benchkit.corpora import held_out_texts
+from benchkit.fidelity import evaluate_set
+from benchkit.judges import embed
+from benchkit.paths import RESULTS_DIR
+from benchkit.results import command_line, record_run, update_section
+from textvae import TextVAE
+from textvae.fastcpu.machine import machine_info
+from textvae.nlu import PretrainedEncoder
+
+RESULTS = RESULTS_DIR / "refinement_choice.json"
+KEYS = ("recon_cos", "recon_exact", "sample_cos", "differ", "self_bleu")
+
+
+def choose(rows: list[dict], tolerance: float) -> dict:
+    """The row with the fewest steps (then the best reconstruction) within `tolerance` of the best reconstruction."""
+    best = max(r["recon_cos"] for r in rows)
+    fit = [r for r in rows if r["recon_cos"] >= best - tolerance]
+    return min(fit, key=lambda r: (r["steps"], -r["recon_cos"]))
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| steps | lr | recon cos | recon exact % | sample cos | differ (of 5) | self-BLEU |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['steps']} | {r['lr']:g} | {r['recon_cos']:.3f} | {r['recon_exact']:.1f} | {r['sample_cos']:.3f} | "
+              f"{r['differ']:.2f} | {r['self_bleu']:.1f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="the model folder to tune")
+    parser.add_argument("--run", default=None,
+                        help="the training run whose held-out texts are used (it holds experiment.yaml; default: --model)")
+    parser.add_argument("--steps", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--lrs", type=float, nargs="+", default=[0.1, 0.3])
+    parser.add_argument("--limit", type=int, default=256, help="validation sentences used")
+    parser.add_argument("--tolerance", type=float, default=0.005, help="reconstruction cosine given up for fewer steps")
+    args = parser.parse_args()
+    texts = held_out_texts(Path(args.run or args.model))[: args.limit]
+    model = TextVAE.from_pretrained(args.model, device="cpu")
+    judge = PretrainedEncoder("minilm").eval()
+    vecs = embed(judge, texts)
+    scale = model.paraphrase_scale()
+    rows = []
+    for steps, lr in [(0, model.config.refine_lr)] + [(s, lr) for s in args.steps if s for lr in args.lrs]:
+        model.config = dataclasses.replace(model.config, refine_steps=steps, refine_lr=lr)
+        torch.manual_seed(0)
+        metrics, _ = evaluate_set(model, judge, None, texts, vecs, scale)
+        rows.append({"steps": steps, "lr": lr, **{k: metrics[k] for k in KEYS}})
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    chosen = choose(rows, args.tolerance)
+    print(f"chosen: --refine-steps {chosen['steps']} --refine-lr {chosen['lr']:g}")
+    machine = machine_info()
+    record_run(RESULTS, {"model": args.model, "run": args.run, "date": datetime.date.today().isoformat(),
+                         "machine": machine, "command": command_line(), "validation_texts": len(texts), "scale": scale,
+                         "tolerance": args.tolerance, "rows": rows, "chosen": chosen}, key="model")
+    update_section("refinement", "Choosing the latent refinement (validation)",
+                   f"{table(rows)}\n\nModel `{args.model}`, {len(texts)} held-out validation texts of "
+                   f"`{args.run or args.model}`, samples at scale {scale:g}, {machine['label']}. Chosen: the fewest "
+                   f"steps within {args.tolerance:g} of the best reconstruction cosine, {chosen['steps']} steps at "
+                   f"rate {chosen['lr']:g} (`textvae export --refine-steps {chosen['steps']} --refine-lr "
+                   f"{chosen['lr']:g}`).", command_line())
+
+
+if __name__ == "__main__":
+    main()

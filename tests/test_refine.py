@@ -1,0 +1,90 @@
+"""Latent refinement (textvae.models.refine): steps on z from mu that lower the decoder's NLL of the input."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from textvae import TextVAE
+from textvae.config import ModelConfig
+from textvae.errors import ConfigError, TextVAEError
+from textvae.models.refine import Refinement, refine_posterior
+
+
+def build(config, tokenizer, **changes) -> TextVAE:
+    torch.manual_seed(0)
+    return TextVAE(dataclasses.replace(config, **changes), tokenizer).eval()
+
+
+def nll_at(model, texts, z) -> torch.Tensor:
+    with torch.no_grad():
+        return model.reconstruction_nll(model.make_batch(texts), z)
+
+
+def test_refinement_lowers_the_decoders_nll_of_each_text_and_leaves_the_weights_alone(tiny_config, word_tokenizer,
+                                                                                       ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    texts = ptb_texts[:6]
+    mu, logvar = model.encode(texts, refine_steps=0)
+    refined, refined_logvar = model.encode(texts, refine_steps=15)
+    assert (nll_at(model, texts, refined) < nll_at(model, texts, mu)).all()
+    assert torch.equal(refined_logvar, logvar) and not torch.equal(refined, mu)
+    assert all(p.grad is None and torch.equal(p, before[name]) for name, p in model.named_parameters())
+
+
+def test_no_steps_is_the_encoders_mean_and_the_models_default_is_its_config(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    with torch.no_grad():
+        posterior = model.posterior(model.make_batch(ptb_texts[:3]))
+    assert torch.allclose(model.encode(ptb_texts[:3])[0], posterior.mu, atol=1e-6)
+    model.config = dataclasses.replace(model.config, refine_steps=5)
+    assert torch.allclose(model.encode(ptb_texts[:3])[0], model.encode(ptb_texts[:3], refine_steps=5)[0])
+    assert not torch.allclose(model.encode(ptb_texts[:3])[0], posterior.mu)
+
+
+def test_each_text_is_refined_on_its_own_terms(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    together = model.encode(ptb_texts[:4], refine_steps=8)[0]
+    alone = torch.cat([model.encode([t], refine_steps=8)[0] for t in ptb_texts[:4]])
+    assert torch.allclose(together, alone, atol=1e-4)
+
+
+def test_the_anchor_holds_z_near_the_encoders_posterior(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    batch = model.make_batch(ptb_texts[:4])
+    with torch.no_grad():
+        posterior = model.posterior(batch)
+
+    def distance(anchor: float) -> float:
+        refined = refine_posterior(model, batch, posterior, Refinement(steps=20, lr=0.1, anchor=anchor))
+        return (refined.mu - posterior.mu).norm().item()
+
+    assert distance(100.0) < 0.5 * distance(0.0)
+
+
+def test_refinement_is_saved_with_the_model(tiny_config, word_tokenizer, ptb_texts, tmp_path):
+    model = build(tiny_config, word_tokenizer, refine_steps=4, refine_lr=0.2, refine_anchor=0.5)
+    model.save_pretrained(tmp_path / "m")
+    loaded = TextVAE.from_pretrained(tmp_path / "m")
+    assert Refinement.of(loaded.config) == Refinement(4, 0.2, 0.5)
+    assert torch.allclose(loaded.encode(ptb_texts[:2])[0], model.encode(ptb_texts[:2])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"refine_steps": -1}, "model.refine_steps must be >= 0"),
+    ({"refine_lr": 0.0}, "model.refine_lr must be > 0"),
+    ({"refine_anchor": -0.1}, "model.refine_anchor must be >= 0"),
+    ({"refine_steps": 3, "type": "conditional_vae"}, "model.refine_steps needs model.type: text_vae"),
+    ({"refine_steps": 3, "encoder": "none"}, "model.refine_steps needs model.type: text_vae"),
+])
+def test_bad_refinement_settings_are_config_errors(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(ModelConfig(), **changes).validate()
+
+
+@pytest.mark.parametrize("steps", [-1, 1.5, True])
+def test_bad_refine_steps_in_a_call_are_clear_errors(tiny_config, word_tokenizer, steps):
+    model = build(tiny_config, word_tokenizer)
+    with pytest.raises(TextVAEError, match="refine_steps must be"):
+        model.encode(["a test"], refine_steps=steps)

@@ -71,10 +71,29 @@ def test_refinement_is_saved_with_the_model(tiny_config, word_tokenizer, ptb_tex
     assert torch.allclose(loaded.encode(ptb_texts[:2])[0], model.encode(ptb_texts[:2])[0], atol=1e-5)
 
 
+def test_samples_are_centered_between_the_encoders_mean_and_the_refined_one(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer, refine_steps=6, refine_lr=0.3, paraphrase_center=0.5)
+    texts = ptb_texts[:2]
+    encoder_mean, logvar = model.encode(texts, refine_steps=0)
+    refined, _ = model.encode(texts)
+    center = encoder_mean + 0.5 * (refined - encoder_mean)
+    torch.manual_seed(1)
+    drawn = model.generate(texts, 3, scale=2.0)
+    torch.manual_seed(1)
+    rows = torch.arange(6) // 3
+    by_hand = model.decode(center[rows] + 2.0 * torch.exp(0.5 * logvar[rows]) * torch.randn(6, 8))
+    assert [s for group in drawn for s in group] == by_hand
+    assert model.generate(texts, 1, scale=0.0) == [[t] for t in model.decode(refined)]  # scale 0: the refined mean
+    assert torch.equal(model.sample_center(texts, refined), center)
+    model.config = dataclasses.replace(model.config, paraphrase_center=1.0)
+    assert torch.equal(model.sample_center(texts, refined), refined)
+
+
 @pytest.mark.parametrize(("changes", "message"), [
     ({"refine_steps": -1}, "model.refine_steps must be >= 0"),
     ({"refine_lr": 0.0}, "model.refine_lr must be > 0"),
     ({"refine_anchor": -0.1}, "model.refine_anchor must be >= 0"),
+    ({"paraphrase_center": 1.5}, r"model.paraphrase_center must be in \[0, 1\]"),
     ({"refine_steps": 3, "type": "conditional_vae"}, "model.refine_steps needs model.type: text_vae"),
     ({"refine_steps": 3, "encoder": "none"}, "model.refine_steps needs model.type: text_vae"),
 ])

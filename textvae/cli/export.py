@@ -1,6 +1,6 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--rerank-overlap W] [--rerank-likelihood W] [--refine-steps N] [--refine-lr LR]
-[--refine-anchor W] [--license ID] [--dataset NAME]"""
+[--refine-anchor W] [--paraphrase-center C] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--refine-lr", type=float, default=None, help="the refinement's learning rate")
     p.add_argument("--refine-anchor", type=float, default=None,
                    help="the refinement's pull towards the encoder's posterior (0: none)")
+    p.add_argument("--paraphrase-center", type=float, default=None,
+                   help="a refining VAE's samples are centered this far from the encoder's mean (0) to the refined one (1)")
     p.add_argument("--rerank-overlap", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on a candidate's BLEU overlap with the input")
     p.add_argument("--rerank-likelihood", type=float, default=None,
@@ -52,7 +54,8 @@ def run(args) -> int:
     given = {"paraphrase_scale": args.paraphrase_scale, "reply_top_p": args.reply_top_p,
              "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood,
              "paraphrase_oversample": args.paraphrase_oversample, "refine_steps": args.refine_steps,
-             "refine_lr": args.refine_lr, "refine_anchor": args.refine_anchor}
+             "refine_lr": args.refine_lr, "refine_anchor": args.refine_anchor,
+             "paraphrase_center": args.paraphrase_center}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written

@@ -355,10 +355,20 @@ class TextVAE(nn.Module):
             raise TextVAEError(f"scale must be >= 0, got {scale}")
         return scale
 
+    def sample_center(self, texts: list[str], mu: Tensor) -> Tensor:
+        """Where samples around the texts are centered: `config.paraphrase_center` of the way from the encoder's own
+        mean (0) to `mu`, the refined mean (1, or whenever the model does not refine)."""
+        weight = self.config.paraphrase_center
+        if weight == 1 or not self.variational or not self.config.refine_steps:
+            return mu
+        encoder_mean, _ = self.encode(texts, refine_steps=0)
+        return encoder_mean + weight * (mu - encoder_mean)
+
     def sampler(self, texts: list[str]) -> Callable[..., Iterator[str]]:
         """Encode the texts once; the returned `draw(n, scale=None, strategy="greedy", **options)` streams n decodes
         per text as `iter_generate` does, as often as wanted (at several scales, say) without encoding again."""
         mu, logvar = self.encode(texts)
+        center = self.sample_center(texts, mu)
 
         def draw(n: int = 5, scale: float | None = None, strategy: str = "greedy", **options) -> Iterator[str]:
             require_count(n)
@@ -366,11 +376,12 @@ class TextVAE(nn.Module):
             self.decoding_options(strategy, **options)
             spread = self.variational and scale > 0  # an AE has no spread: its n decodes are of mu
             std = torch.exp(0.5 * logvar) * scale
+            base = center if spread else mu  # scale 0 is the reconstruction: the refined mean itself
 
             def latents() -> Iterator[Tensor]:
                 for start in range(0, mu.shape[0] * n, LATENT_CHUNK):
                     rows = torch.arange(start, min(start + LATENT_CHUNK, mu.shape[0] * n), device=mu.device) // n
-                    yield mu[rows] + std[rows] * torch.randn_like(mu[rows]) if spread else mu[rows]
+                    yield base[rows] + std[rows] * torch.randn_like(mu[rows]) if spread else base[rows]
 
             return self.iter_decode(latents(), strategy, **options)
 

@@ -6,7 +6,13 @@ scores them. Each step costs a decoder pass forward and back per sentence, so th
 whose reconstruction cosine is within `--tolerance` of the best in the grid; `textvae export --refine-steps N
 --refine-lr LR` records it in the model.
 
+With `--centers`, the model's own refinement is kept and the sample center (`model.paraphrase_center`: samples
+are drawn that far from the encoder's mean, 0, to the refined mean, 1) is chosen instead: the center with the
+highest sample cosine among those whose samples differ from the input in at least `--min-differ` of 5.
+
     python scripts/choose_refinement.py --model textvae/bundled/general-gru-vae --run runs/general-gru-vae-ft2
+    python scripts/choose_refinement.py --model textvae/bundled/general-gru-vae --run runs/general-gru-vae-ft2 \
+        --centers 0 0.5 0.75 1
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from textvae.fastcpu.machine import machine_info
 from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "refinement_choice.json"
+RESULTS_CENTER = RESULTS_DIR / "refinement_center_choice.json"
 KEYS = ("recon_cos", "recon_exact", "sample_cos", "differ", "self_bleu")
 
 
@@ -36,6 +43,43 @@ def choose(rows: list[dict], tolerance: float) -> dict:
     best = max(r["recon_cos"] for r in rows)
     fit = [r for r in rows if r["recon_cos"] >= best - tolerance]
     return min(fit, key=lambda r: (r["steps"], -r["recon_cos"]))
+
+
+def choose_center(rows: list[dict], min_differ: float) -> dict | None:
+    """The row with the highest sample cosine among those differing in at least `min_differ` of 5; None if none."""
+    fit = [r for r in rows if r["differ"] >= min_differ]
+    return max(fit, key=lambda r: r["sample_cos"]) if fit else None
+
+
+def center_table(rows: list[dict]) -> str:
+    lines = ["| sample center | sample cos | differ (of 5) | self-BLEU |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {r['center']:g} | {r['sample_cos']:.3f} | {r['differ']:.2f} | {r['self_bleu']:.1f} |"
+                              for r in rows])
+
+
+def centers(model: TextVAE, judge, texts: list[str], vecs, scale: float, args) -> None:
+    """The sample-center table at the model's own refinement, recorded and published."""
+    rows = []
+    for center in args.centers:
+        model.config = dataclasses.replace(model.config, paraphrase_center=center)
+        torch.manual_seed(0)
+        metrics, _ = evaluate_set(model, judge, None, texts, vecs, scale)
+        rows.append({"center": center, **{k: metrics[k] for k in ("sample_cos", "differ", "self_bleu")}})
+        print(center_table(rows[-1:]).splitlines()[-1], flush=True)
+    chosen = choose_center(rows, args.min_differ)
+    print(f"chosen: --paraphrase-center {chosen['center']:g}" if chosen else "no center differs enough")
+    machine = machine_info()
+    record_run(RESULTS_CENTER, {"model": args.model, "run": args.run, "date": datetime.date.today().isoformat(),
+                                "machine": machine, "command": command_line(), "validation_texts": len(texts),
+                                "scale": scale, "refine_steps": model.config.refine_steps, "min_differ": args.min_differ,
+                                "rows": rows, "chosen": chosen}, key="model")
+    verdict = (f"Chosen: the highest sample cosine among centers whose samples differ from the input in at least "
+               f"{args.min_differ:g} of 5, {chosen['center']:g} (`textvae export --paraphrase-center "
+               f"{chosen['center']:g}`)." if chosen else "No center met the bound.")
+    update_section("refinement_center", "Choosing the sample center (validation)",
+                   f"{center_table(rows)}\n\nModel `{args.model}` ({model.config.refine_steps} refinement steps at rate "
+                   f"{model.config.refine_lr:g}), {len(texts)} held-out validation texts of `{args.run or args.model}`, "
+                   f"samples at scale {scale:g}, {machine['label']}. {verdict}", command_line())
 
 
 def table(rows: list[dict]) -> str:
@@ -54,12 +98,18 @@ def main() -> None:
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--limit", type=int, default=256, help="validation sentences used")
     parser.add_argument("--tolerance", type=float, default=0.005, help="reconstruction cosine given up for fewer steps")
+    parser.add_argument("--centers", type=float, nargs="+", default=None,
+                        help="choose the sample center among these instead (the model's own refinement kept)")
+    parser.add_argument("--min-differ", type=float, default=3.5, help="--centers: samples differing, of 5, at least")
     args = parser.parse_args()
     texts = held_out_texts(Path(args.run or args.model))[: args.limit]
     model = TextVAE.from_pretrained(args.model, device="cpu")
     judge = PretrainedEncoder("minilm").eval()
     vecs = embed(judge, texts)
     scale = model.paraphrase_scale()
+    if args.centers:
+        centers(model, judge, texts, vecs, scale, args)
+        return
     rows = []
     for steps, lr in [(0, model.config.refine_lr)] + [(s, lr) for s in args.steps if s for lr in args.lrs]:
         model.config = dataclasses.replace(model.config, refine_steps=steps, refine_lr=lr)

@@ -41,9 +41,10 @@ def run(args) -> int:
     dialogue = TextVAE.from_pretrained(args.dialogue_model or default_model_path(DEFAULT_DIALOGUE), device="cpu")
     print(f"== Paraphrases: decode z = mu + S * sigma * eps around each sentence's posterior (S = "
           f"{vae.paraphrase_scale():g}; sentences no model was trained on) ==")
+    mean = f"mu after {vae.config.refine_steps} refinement steps" if vae.config.refine_steps else "mu"
     for text in EXAMPLES:
         print(f"{text}")
-        print(f"    = {vae.reconstruct([text])[0]}    (the decode of mu)")
+        print(f"    = {vae.reconstruct([text])[0]}    (the decode of {mean})")
         for para in vae.paraphrase(text, n=4):
             print(f"    ~ {para}")
     print("\n== Supervised paraphrases: a conditional VAE trained on paraphrase pairs, z ~ p(z | sentence), "

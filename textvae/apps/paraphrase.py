@@ -72,10 +72,11 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
                oversample: int | None = None, widen: bool = True, **options) -> list[str]:
     """Up to n distinct paraphrases of `text`, never the input itself.
 
-    Decodes n * oversample candidates (None: the model's `config.paraphrase_oversample`; a VAE: z = mu + scale * sigma * eps around the input's
-    posterior, scale 0 being the reconstruction, None the model's default; a conditional VAE: z ~ p(z | input) scaled), drops
-    duplicates and the input, and (rerank=True) ranks the rest (`rank`: by similarity to the input, less the
-    model's penalties on copying the input's words and on candidates it finds unlikely for this input). With
+    Decodes n * oversample candidates (None: the model's `config.paraphrase_oversample`; a VAE: z = center +
+    scale * sigma * eps around the input's posterior, `TextVAE.sampler`, scale 0 being the reconstruction, None the
+    model's default; a conditional VAE: z ~ p(z | input) scaled), drops duplicates and the input, and
+    (rerank=True) ranks the rest (`rank`: by similarity to the input, less the model's penalties on copying the
+    input's words and on candidates it finds unlikely for this input). With
     `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself
     around its posterior), it draws again at 1.5x and then 2.25x the scale.
     """

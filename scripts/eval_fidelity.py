@@ -18,7 +18,6 @@ match, BLEU, self-BLEU and, with --lm, the median per-token NLL under a decoder-
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import sys
 import time
@@ -139,11 +138,8 @@ def publish(runs: list[dict], command: str) -> None:
 def load_model(spec: str, device: str | None, int8: bool = False, refine_steps: int | None = None) -> TextVAE:
     """A saved model folder, or the bundled model for 'bundled'; decoding with int8 weights with `int8`; its latents
     refined by `refine_steps` (None: the model's own setting)."""
-    model = TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device).int8_decoding(int8)
-    if refine_steps is not None:
-        model.config = dataclasses.replace(model.config, refine_steps=refine_steps)
-        model.config.validate()
-    return model
+    return TextVAE.from_pretrained(None if spec == "bundled" else spec, device=device).int8_decoding(int8).refining(
+        refine_steps)
 
 
 def parse_args() -> argparse.Namespace:

@@ -107,3 +107,14 @@ def test_bad_refine_steps_in_a_call_are_clear_errors(tiny_config, word_tokenizer
     model = build(tiny_config, word_tokenizer)
     with pytest.raises(TextVAEError, match="refine_steps must be"):
         model.encode(["a test"], refine_steps=steps)
+
+
+def test_refining_sets_the_steps_and_refuses_what_the_model_cannot_do(tiny_config, word_tokenizer):
+    model = build(tiny_config, word_tokenizer)
+    assert model.refining(None).config.refine_steps == 0 and model.refining(4).config.refine_steps == 4
+    with pytest.raises(ConfigError, match="model.refine_steps must be >= 0"):
+        model.refining(-1)
+    assert model.config.refine_steps == 4  # a refused setting leaves the model as it was
+    language_model = build(tiny_config, word_tokenizer, encoder="none")
+    with pytest.raises(ConfigError, match="needs model.type: text_vae with a latent"):
+        language_model.refining(2)

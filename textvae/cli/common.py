@@ -4,7 +4,6 @@ options, output printing and streaming."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -145,10 +144,7 @@ def load_model(args, folder=None):
     from textvae import TextVAE
 
     device = resolve_device(getattr(args, "device", None))
-    model = TextVAE.from_pretrained(folder or args.model, device=device)
-    if getattr(args, "refine_steps", None) is not None:
-        model.config = dataclasses.replace(model.config, refine_steps=args.refine_steps)
-        model.config.validate()  # a negative count, or refinement asked of a conditional model, fails here
+    model = TextVAE.from_pretrained(folder or args.model, device=device).refining(getattr(args, "refine_steps", None))
     return model.int8_decoding() if getattr(args, "int8", False) else model
 
 

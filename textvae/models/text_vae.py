@@ -275,6 +275,15 @@ class TextVAE(nn.Module):
                  for part in latents.split(rows))
         return self.decode_parts(parts, strategy, opts)
 
+    def refining(self, steps: int | None) -> TextVAE:
+        """Refine latents with `steps` from now on (`config.refine_steps`; None: unchanged); a model that cannot
+        refine (a conditional model, a language model) refuses steps > 0. Returns the model."""
+        if steps is not None:
+            config = dataclasses.replace(self.config, refine_steps=steps)
+            config.validate()
+            self.config = config
+        return self
+
     def int8_decoding(self, enabled: bool = True) -> TextVAE:
         """Decode with int8 copies of the decoder's recurrent and output weights (CPU, GRU decoders): several
         times faster per step where reading the weights bounds it; outputs may differ slightly from float

@@ -78,6 +78,23 @@ def test_native_and_python_gru_loops_agree_with_gradients(autocast):
 
 
 @pytest.mark.parametrize("native", [True, False])
+def test_fixed_gru_weights_give_the_same_input_gradients_and_none_for_themselves(native):
+    torch.manual_seed(0)
+    rnn = torch.nn.GRU(10, 12, num_layers=2, batch_first=True)
+    x, h0 = torch.randn(3, 7, 10, requires_grad=True), torch.randn(2, 3, 12, requires_grad=True)
+    results = []
+    for fixed in (False, True):
+        for parameter in rnn.parameters():
+            parameter.requires_grad_(not fixed)
+        with use_native_kernels(native):
+            out, h = gru_layers(rnn, x, h0)
+        results.append(torch.autograd.grad((out * torch.cos(out)).sum() + h.sum(), (x, h0)))
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, atol=1e-6)
+    assert all(p.grad is None for p in rnn.parameters())
+
+
+@pytest.mark.parametrize("native", [True, False])
 def test_shared_input_projection_with_row_gates_equals_the_tiled_one(native):
     """gates_x for B0 sequences + a per-row part (k rows per sequence) = the tiled, summed projection:
     forward and every gradient, native and Python loops."""

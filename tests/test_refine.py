@@ -25,12 +25,14 @@ def test_refinement_lowers_the_decoders_nll_of_each_text_and_leaves_the_weights_
                                                                                        ptb_texts):
     model = build(tiny_config, word_tokenizer)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     texts = ptb_texts[:6]
     mu, logvar = model.encode(texts, refine_steps=0)
     refined, refined_logvar = model.encode(texts, refine_steps=15)
     assert (nll_at(model, texts, refined) < nll_at(model, texts, mu)).all()
     assert torch.equal(refined_logvar, logvar) and not torch.equal(refined, mu)
     assert all(p.grad is None and torch.equal(p, before[name]) for name, p in model.named_parameters())
+    assert {name for name, p in model.named_parameters() if p.requires_grad} == trainable  # restored after
 
 
 def test_no_steps_is_the_encoders_mean_and_the_models_default_is_its_config(tiny_config, word_tokenizer, ptb_texts):
@@ -84,9 +86,11 @@ def test_samples_are_centered_between_the_encoders_mean_and_the_refined_one(tiny
     by_hand = model.decode(center[rows] + 2.0 * torch.exp(0.5 * logvar[rows]) * torch.randn(6, 8))
     assert [s for group in drawn for s in group] == by_hand
     assert model.generate(texts, 1, scale=0.0) == [[t] for t in model.decode(refined)]  # scale 0: the refined mean
-    assert torch.equal(model.sample_center(texts, refined), center)
+    assert torch.equal(model.sample_center(encoder_mean, refined), center)
+    means = model.encode_means(texts)  # one pass gives both means
+    assert torch.equal(means[0], refined) and torch.equal(means[2], encoder_mean) and torch.equal(means[1], logvar)
     model.config = dataclasses.replace(model.config, paraphrase_center=1.0)
-    assert torch.equal(model.sample_center(texts, refined), refined)
+    assert torch.equal(model.sample_center(encoder_mean, refined), refined)
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -28,9 +28,18 @@ def generate(model: TextVAE, inputs: list[str], samples: int, batch: int = BATCH
     return out
 
 
-def reconstruct(model: TextVAE, texts: list[str]) -> list[str]:
-    """Greedy decode of each text's posterior mean, in batches."""
-    return [out for i in range(0, len(texts), BATCH) for out in model.reconstruct(texts[i : i + BATCH])]
+def reconstruct_and_sample(model: TextVAE, inputs: list[str], samples: int,
+                           scale: float) -> tuple[list[str], list[list[str]]]:
+    """The greedy decode of each input's (refined) posterior mean and `samples` greedy decodes around it at `scale`,
+    from one encoding (and refinement) per batch of inputs."""
+    recons: list[str] = []
+    groups: list[list[str]] = []
+    for start in range(0, len(inputs), BATCH):
+        draw = model.sampler(inputs[start : start + BATCH])
+        recons += draw(1, scale=0.0)
+        drawn = list(draw(samples, scale=scale))
+        groups += [drawn[i : i + samples] for i in range(0, len(drawn), samples)]
+    return recons, groups
 
 
 def exact_rate(outputs: list[str], inputs: list[str]) -> float:
@@ -46,8 +55,7 @@ def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
 def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
                  input_vecs: torch.Tensor, scale: float) -> tuple[dict, list[dict]]:
     """The metrics of one model on one input set, and its first 3 inputs with their outputs."""
-    recons = reconstruct(model, inputs)
-    groups = generate(model, inputs, SAMPLES, scale=scale)
+    recons, groups = reconstruct_and_sample(model, inputs, SAMPLES, scale)
     flat = [s for group in groups for s in group]
     sample_vecs = embed(judge, flat).view(len(inputs), SAMPLES, -1)
     metrics = {

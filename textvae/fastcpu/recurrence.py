@@ -129,12 +129,17 @@ class _GRURecurrence(torch.autograd.Function):
             grad_gates_x, grad_gates_h, dh = ctx.loops.backward(_contiguous_float(grad_states), states, gates,
                                                                  recurrent_n, w)
             flat_grad = grad_gates_h.flatten(0, 1)
-            grad_w = (flat_grad.to(w.dtype).t() @ states[:-1].flatten(0, 1).to(w.dtype)).to(w_hh.dtype)
-            grad_b = flat_grad.sum(0).to(w_hh.dtype)
-        grad_rows = grad_gates_x.sum(0).to(ctx.row_dtype) if ctx.row_dtype is not None else None
-        steps, batch, width = grad_gates_x.shape
-        grad_shared = grad_gates_x.view(steps, batch // ctx.shared_rows, ctx.shared_rows, width).sum(1)
-        return grad_shared.to(ctx.gates_dtype), dh, grad_w, grad_b, grad_rows, None, None
+            needs_shared, _, needs_w, needs_b, needs_rows = ctx.needs_input_grad[:5]
+            grad_w = (flat_grad.to(w.dtype).t() @ states[:-1].flatten(0, 1).to(w.dtype)).to(w_hh.dtype) \
+                if needs_w else None
+            grad_b = flat_grad.sum(0).to(w_hh.dtype) if needs_b else None
+        grad_rows = grad_gates_x.sum(0).to(ctx.row_dtype) if needs_rows and ctx.row_dtype is not None else None
+        grad_shared = None
+        if needs_shared:
+            steps, batch, width = grad_gates_x.shape
+            grad_shared = grad_gates_x.view(steps, batch // ctx.shared_rows, ctx.shared_rows, width).sum(1)
+            grad_shared = grad_shared.to(ctx.gates_dtype)
+        return grad_shared, dh, grad_w, grad_b, grad_rows, None, None
 
 
 def _compute_dtype(device_type: str) -> torch.dtype:

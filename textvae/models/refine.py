@@ -14,9 +14,12 @@ depend on which texts share a batch. The decoder's weights take no gradient.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from textvae.latent import DiagonalGaussian
 
@@ -35,6 +38,20 @@ class Refinement:
         return cls(config.refine_steps, config.refine_lr, config.refine_anchor)
 
 
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """The module's parameters take no gradient inside the block (restored after): backward passes then skip
+    every weight gradient, the vocabulary- and recurrent-sized ones included, and form only d/dz."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    for parameter in trainable:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(True)
+
+
 def refine_posterior(model, batch: dict, posterior: DiagonalGaussian, refinement: Refinement) -> DiagonalGaussian:
     """The posterior with its mean refined for this batch of texts (`model.reconstruction_nll` reads them)."""
     mu, logvar = posterior.mu.detach(), posterior.logvar.detach()
@@ -43,9 +60,9 @@ def refine_posterior(model, batch: dict, posterior: DiagonalGaussian, refinement
     z = mu.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=refinement.lr)
     precision = torch.exp(-logvar)
-    with torch.enable_grad():
+    with torch.enable_grad(), frozen(model):
         for _ in range(refinement.steps):
-            loss = model.reconstruction_nll(batch, z, fixed_output=True).sum()
+            loss = model.reconstruction_nll(batch, z).sum()
             if refinement.anchor:
                 loss = loss + refinement.anchor * 0.5 * ((z - mu).pow(2) * precision).sum()
             (z.grad,) = torch.autograd.grad(loss, z)

@@ -110,16 +110,15 @@ class TextVAE(nn.Module):
         return self.posterior_head(self.encoder(batch))
 
     def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
-                           memory: dict[str, Tensor] | None = None, fixed_output: bool = False) -> Tensor:
+                           memory: dict[str, Tensor] | None = None) -> Tensor:
         """-log p(x|z) per example (B,), summed over tokens including EOS (padding is ignored); `memory`:
-        the source token states a decoder with source attention reads; `fixed_output`: the output layer takes
-        no gradient (what latent refinement wants: d/dz only, without the vocabulary-sized weight gradient).
+        the source token states a decoder with source attention reads.
 
         Only the real tokens are projected, by the fused output-layer cross-entropy in fixed blocks of
         rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
         inputs = batch["input_ids"] if input_ids is None else input_ids
-        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"], fixed_output)
+        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"])
 
     def samples_reconstruction_nll(self, batch: dict, z: Tensor) -> Tensor:
         """-log p(x|z_k) for K latent samples per example: z (K, B, D) -> (K, B). Equal to
@@ -137,7 +136,7 @@ class TextVAE(nn.Module):
         real = (targets != PAD) & (targets != EOS)
         return -(log_probs.gather(1, targets) * real).sum(1)
 
-    def _real_token_nll(self, hidden: Tensor, targets: Tensor, fixed_output: bool = False) -> tuple[Tensor, Tensor]:
+    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
         output layer, and its position row * T + step in `targets`.
 
@@ -149,13 +148,13 @@ class TextVAE(nn.Module):
         flat_targets = (targets.t() if time_major else targets).flatten()
         real = (flat_targets != PAD).nonzero().squeeze(1)
         output = self.decoder.output
-        weight, bias = (output.weight.detach(), output.bias.detach()) if fixed_output else (output.weight, output.bias)
-        token_nll = linear_cross_entropy(flat.index_select(0, real), weight, bias, flat_targets.index_select(0, real))
+        token_nll = linear_cross_entropy(flat.index_select(0, real), output.weight, output.bias,
+                                         flat_targets.index_select(0, real))
         return token_nll, (real % rows) * steps + real // rows if time_major else real
 
-    def _token_nll(self, hidden: Tensor, targets: Tensor, fixed_output: bool = False) -> Tensor:
+    def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
         """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
-        return per_example(*self._real_token_nll(hidden, targets, fixed_output), targets.shape)
+        return per_example(*self._real_token_nll(hidden, targets), targets.shape)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
         """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""
@@ -203,22 +202,22 @@ class TextVAE(nn.Module):
         batch["texts"] = cleaned
         return batch
 
-    def inferred_posterior(self, batch: dict, refine_steps: int | None = None) -> DiagonalGaussian:
+    def inferred_posterior(self, batch: dict, refine_steps: int | None = None) -> tuple[DiagonalGaussian, Tensor]:
         """q(z|x) as the user API reads it: the encoder's posterior, its mean refined by `refine_steps` steps
-        (None: the model's `config.refine_steps`; 0: the encoder's own; textvae.models.refine)."""
+        (None: the model's `config.refine_steps`; 0: the encoder's own; textvae.models.refine), and the
+        encoder's own mean beside it."""
         posterior = self.posterior(batch)
         refinement = Refinement.of(self.config)
         if refine_steps is not None:
             require_count(refine_steps, "refine_steps", minimum=0)
             refinement = dataclasses.replace(refinement, steps=refine_steps)
-        return refine_posterior(self, batch, posterior, refinement)
+        return refine_posterior(self, batch, posterior, refinement), posterior.mu.detach()
 
     @torch.no_grad()
-    def encode(self, texts: list[str], batch_size: int = ENCODE_BATCH,
-               refine_steps: int | None = None) -> tuple[Tensor, Tensor]:
-        """Posterior parameters (mu, logvar), each (n, latent_dim), computed `batch_size` texts at a time; the texts
-        are batched in order of length (little padding), the results returned in the input's order. The mean is
-        refined by `refine_steps` (None: the model's default; `inferred_posterior`)."""
+    def encode_means(self, texts: list[str], batch_size: int = ENCODE_BATCH,
+                     refine_steps: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """(refined mean, logvar, the encoder's own mean), each (n, latent_dim): `encode` with the mean before
+        refinement beside it, from the same pass."""
         texts = self.clean_texts(texts)  # a bad text is named by its place in the input, not in a batch
         if batch_size < 1:
             raise TextVAEError(f"batch_size must be >= 1, got {batch_size}")
@@ -228,7 +227,15 @@ class TextVAE(nn.Module):
                                              refine_steps)
                      for start in range(0, len(texts), batch_size)]
         back = torch.tensor(order).argsort()  # the inverse permutation: input position -> row in the batches
-        return torch.cat([q.mu for q in parts])[back], torch.cat([q.logvar for q in parts])[back]
+        return (torch.cat([q.mu for q, _ in parts])[back], torch.cat([q.logvar for q, _ in parts])[back],
+                torch.cat([mu for _, mu in parts])[back])
+
+    def encode(self, texts: list[str], batch_size: int = ENCODE_BATCH,
+               refine_steps: int | None = None) -> tuple[Tensor, Tensor]:
+        """Posterior parameters (mu, logvar), each (n, latent_dim), computed `batch_size` texts at a time; the texts
+        are batched in order of length (little padding), the results returned in the input's order. The mean is
+        refined by `refine_steps` (None: the model's default; `inferred_posterior`)."""
+        return self.encode_means(texts, batch_size, refine_steps)[:2]
 
     def _latents(self, z) -> Tensor:
         """z as a checked float tensor (m, latent_dim) on the model's device."""
@@ -341,21 +348,40 @@ class TextVAE(nn.Module):
         candidates = self.clean_texts(candidates)
         scores: list[float] = []
         with evaluating(self):
-            latent, memory = self.source_condition(source)  # the source is read once for every batch
+            latent, memory = self.conditions([source])  # the source is read once for every batch
             for start in range(0, len(candidates), batch_size):
                 batch = self.make_batch(candidates[start : start + batch_size])
                 rows = batch["target_ids"].shape[0]
-                nll = self.reconstruction_nll(
-                    batch, None if latent is None else latent.expand(rows, -1),
-                    memory=None if memory is None else {k: v.expand(rows, *v.shape[1:]) for k, v in memory.items()})
-                scores += (nll / (batch["target_ids"] != PAD).sum(1)).tolist()
+                scores += self._per_token_nll(batch, None if latent is None else latent.expand(rows, -1),
+                                              None if memory is None else
+                                              {k: v.expand(rows, *v.shape[1:]) for k, v in memory.items()})
         return scores
 
-    def source_condition(self, source: str) -> tuple[Tensor | None, dict[str, Tensor] | None]:
-        """(decoder latent input, decoder memory), one row each, that decode from one source's posterior mean."""
+    @torch.no_grad()
+    def source_nll(self, source: str, candidates: list[str], batch_size: int = 256) -> list[float]:
+        """Per-token NLL (EOS included) of `source` as the decoder's output for each candidate in its place: low when
+        the source can be said again from the candidate, i.e. when the candidate keeps what the source says (the
+        reverse direction of `candidate_nll`, as maximum-mutual-information reranking scores it)."""
+        candidates = self.clean_texts(candidates)
+        scores: list[float] = []
+        with evaluating(self):
+            for start in range(0, len(candidates), batch_size):
+                part = candidates[start : start + batch_size]
+                latent, memory = self.conditions(part)
+                scores += self._per_token_nll(self.make_batch([source] * len(part)), latent, memory)
+        return scores
+
+    def _per_token_nll(self, batch: dict, latent: Tensor | None, memory: dict[str, Tensor] | None) -> list[float]:
+        """-log p(x | latent, memory) per token (EOS included) of each row of a padded batch."""
+        nll = self.reconstruction_nll(batch, latent, memory=memory)
+        return (nll / (batch["target_ids"] != PAD).sum(1)).tolist()
+
+    def conditions(self, sources: list[str]) -> tuple[Tensor | None, dict[str, Tensor] | None]:
+        """(decoder latent input, decoder memory), one row per source, that decode from each source's posterior mean
+        (None, None for a language model)."""
         if not self.has_latent:
             return None, None
-        return self.encode([source])[0], None
+        return self.encode(sources)[0], None
 
     def paraphrase_scale(self, scale: float | None = None) -> float:
         """`scale`, or the model's default (`config.paraphrase_scale`) when None; negative values fail."""
@@ -364,20 +390,17 @@ class TextVAE(nn.Module):
             raise TextVAEError(f"scale must be >= 0, got {scale}")
         return scale
 
-    def sample_center(self, texts: list[str], mu: Tensor) -> Tensor:
-        """Where samples around the texts are centered: `config.paraphrase_center` of the way from the encoder's own
-        mean (0) to `mu`, the refined mean (1, or whenever the model does not refine)."""
+    def sample_center(self, encoder_mean: Tensor, mu: Tensor) -> Tensor:
+        """Where samples are centered: `config.paraphrase_center` of the way from the encoder's own mean (0) to `mu`,
+        the refined mean (1)."""
         weight = self.config.paraphrase_center
-        if weight == 1 or not self.variational or not self.config.refine_steps:
-            return mu
-        encoder_mean, _ = self.encode(texts, refine_steps=0)
-        return encoder_mean + weight * (mu - encoder_mean)
+        return mu if weight == 1 else encoder_mean + weight * (mu - encoder_mean)
 
     def sampler(self, texts: list[str]) -> Callable[..., Iterator[str]]:
         """Encode the texts once; the returned `draw(n, scale=None, strategy="greedy", **options)` streams n decodes
         per text as `iter_generate` does, as often as wanted (at several scales, say) without encoding again."""
-        mu, logvar = self.encode(texts)
-        center = self.sample_center(texts, mu)
+        mu, logvar, encoder_mean = self.encode_means(texts)
+        center = self.sample_center(encoder_mean, mu)
 
         def draw(n: int = 5, scale: float | None = None, strategy: str = "greedy", **options) -> Iterator[str]:
             require_count(n)

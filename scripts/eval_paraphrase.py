@@ -11,7 +11,8 @@ training holds out) whose questions occur nowhere else in the file, like the uns
 `paraphrase()` output is measured on the test pairs:
 
     python scripts/eval_paraphrase.py --choose-rank runs/qqp-copy
-    textvae export --model runs/qqp-copy --output runs/qqp-copy-ranked --rerank-overlap O --rerank-likelihood L
+    textvae export --model runs/qqp-copy --output runs/qqp-copy-ranked --rerank-overlap O --rerank-likelihood L \
+        --rerank-recovery R
     python scripts/eval_paraphrase.py --cvae runs/qqp-copy-ranked --skip-vae --cvae-scales --app
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import time
 from pathlib import Path
@@ -101,6 +103,7 @@ def table(rows: list[dict]) -> str:
 
 OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5)
 LIKELIHOOD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+RECOVERY_WEIGHTS = (0.0, 0.125, 0.25, 0.5)
 
 
 def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:
@@ -120,30 +123,32 @@ def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dic
     features = []
     for source in sources:
         candidates = draw_candidates(model, source, samples) or [source]
-        features.append((candidates, RankFeatures.of(model, source, candidates)))
+        features.append((candidates, RankFeatures.of(model, source, candidates, with_recovery=True)))
     grid = []
-    for overlap in OVERLAP_WEIGHTS:
-        for likelihood in LIKELIHOOD_WEIGHTS:
-            top = [max(zip(f.scores(overlap, likelihood), c), key=lambda pair: pair[0])[1] for c, f in features]
-            bleu_ref, bleu_src = corpus_bleu(top, refs), corpus_bleu(top, sources)
-            grid.append({"overlap": overlap, "likelihood": likelihood, "bleu_ref": bleu_ref, "bleu_src": bleu_src,
-                         "ibleu": ibleu(bleu_ref, bleu_src)})
+    for overlap, likelihood, recovery in itertools.product(OVERLAP_WEIGHTS, LIKELIHOOD_WEIGHTS, RECOVERY_WEIGHTS):
+        top = [max(zip(f.scores(overlap, likelihood, recovery), c), key=lambda pair: pair[0])[1] for c, f in features]
+        bleu_ref, bleu_src = corpus_bleu(top, refs), corpus_bleu(top, sources)
+        grid.append({"overlap": overlap, "likelihood": likelihood, "recovery": recovery, "bleu_ref": bleu_ref,
+                     "bleu_src": bleu_src, "ibleu": ibleu(bleu_ref, bleu_src)})
     return {"pairs": len(sources), "grid": grid, "best": max(grid, key=lambda r: r["ibleu"])}
 
 
 def rank_table(choice: dict) -> str:
-    """Validation iBLEU of the top-ranked paraphrase for each pair of weights (rows: overlap; columns: likelihood)."""
-    overlaps = sorted({r["overlap"] for r in choice["grid"]})
-    likelihoods = sorted({r["likelihood"] for r in choice["grid"]})
-    cell = {(r["overlap"], r["likelihood"]): r["ibleu"] for r in choice["grid"]}
-    lines = ["| overlap \\ likelihood | " + " | ".join(f"{w:g}" for w in likelihoods) + " |",
-             "|---|" + "---|" * len(likelihoods)]
-    lines += [f"| {o:g} | " + " | ".join(f"{cell[o, w]:.2f}" for w in likelihoods) + " |" for o in overlaps]
+    """Validation iBLEU of the top-ranked paraphrase for each triple of weights (rows: overlap and recovery; columns:
+    likelihood)."""
+    grid = choice["grid"]
+    likelihoods = sorted({r["likelihood"] for r in grid})
+    cell = {(r["overlap"], r.get("recovery", 0.0), r["likelihood"]): r["ibleu"] for r in grid}
+    lines = ["| overlap | recovery | " + " | ".join(f"likelihood {w:g}" for w in likelihoods) + " |",
+             "|---|---|" + "---|" * len(likelihoods)]
+    lines += [f"| {o:g} | {v:g} | " + " | ".join(f"{cell[o, v, w]:.2f}" for w in likelihoods) + " |"
+              for o, v in sorted({(o, v) for o, v, _ in cell})]
     best = choice["best"]
+    weights = f"overlap {best['overlap']:g}, likelihood {best['likelihood']:g}, recovery {best.get('recovery', 0.0):g}"
     return ("\n".join(lines) + f"\n\nModel `{choice['model']}`, {choice['pairs']} validation pairs, {choice['samples']} "
-            f"paraphrases asked per source. Best: overlap {best['overlap']:g}, likelihood {best['likelihood']:g} "
-            f"(iBLEU {best['ibleu']:.2f}, BLEU-ref {best['bleu_ref']:.1f}, BLEU-src {best['bleu_src']:.1f}); set it with "
-            f"`textvae export --rerank-overlap {best['overlap']:g} --rerank-likelihood {best['likelihood']:g}`.")
+            f"paraphrases asked per source. Best: {weights} (iBLEU {best['ibleu']:.2f}, BLEU-ref {best['bleu_ref']:.1f}, "
+            f"BLEU-src {best['bleu_src']:.1f}); set it with `textvae export --rerank-overlap {best['overlap']:g} "
+            f"--rerank-likelihood {best['likelihood']:g} --rerank-recovery {best.get('recovery', 0.0):g}`.")
 
 
 def app_outputs(model, sources: list[str], samples: int) -> list[list[str]]:
@@ -181,10 +186,12 @@ def main() -> None:
         choice = choose_rank(TextVAE.from_pretrained(args.choose_rank, device="cpu"), valid_sources, valid_refs,
                              args.samples)
         for r in choice["grid"]:
-            print(f"overlap {r['overlap']:<7g} likelihood {r['likelihood']:<5g} iBLEU {r['ibleu']:5.2f} "
+            print(f"overlap {r['overlap']:<7g} likelihood {r['likelihood']:<5g} recovery {r['recovery']:<6g} "
+                  f"iBLEU {r['ibleu']:5.2f} "
                   f"BLEU-ref {r['bleu_ref']:.1f} BLEU-src {r['bleu_src']:.1f}")
         best = choice["best"]
         print(f"best: --rerank-overlap {best['overlap']:g} --rerank-likelihood {best['likelihood']:g} "
+              f"--rerank-recovery {best['recovery']:g} "
               f"(validation iBLEU {best['ibleu']:.2f})")
         choice = {"model": args.choose_rank, "samples": args.samples, "date": datetime.date.today().isoformat(),
                   **choice}
@@ -216,8 +223,9 @@ def main() -> None:
         start = time.perf_counter()
         groups = app_outputs(generator, sources, args.samples)
         config = generator.config
+        recovery = f", recovery {config.rerank_recovery:g}" if config.rerank_recovery else ""
         label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws, overlap "
-                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g})")
+                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{recovery})")
         rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, mask)
         print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))

@@ -137,6 +137,8 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     assert features.scores() == [0.9, 0.8]  # no weights: by similarity alone
     assert features.scores(overlap=0.5) == pytest.approx([0.4, 0.7])  # copying the input costs
     assert features.scores(likelihood=0.1) == pytest.approx([0.8, 0.5])  # so does what the model finds unlikely
+    recovered = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=None, recovery=[4.0, 1.0])
+    assert recovered.scores(recovery=0.1) == pytest.approx([0.5, 0.7])  # and losing what the input says
     torch.manual_seed(0)
     model = TextVAE(tiny_config, word_tokenizer).eval()
     text, candidates = "the market fell", ["the market fell again", "prices went down", "stocks"]
@@ -149,5 +151,8 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     model.config = dataclasses.replace(model.config, rerank_overlap=0.0, rerank_likelihood=100.0)
     nll = model.candidate_nll(text, candidates)
     assert rank(model, text, candidates) == [c for _, c in sorted(zip(nll, candidates))]
+    model.config = dataclasses.replace(model.config, rerank_likelihood=0.0, rerank_recovery=1e4)
+    back = model.source_nll(text, candidates)
+    assert rank(model, text, candidates) == [c for _, c in sorted(zip(back, candidates))]
     with pytest.raises(ConfigError, match="rerank_overlap must be >= 0"):
         dataclasses.replace(model.config, rerank_overlap=-1.0).validate()

@@ -206,3 +206,17 @@ def test_candidate_nll_is_the_decoders_loss_from_the_sources_prior_mean(word_tok
     assert torch.allclose(torch.tensor(model.candidate_nll(source, candidates)), expected, atol=1e-5)
     # one candidate at a time gives the same numbers as a batch (padding does not leak into the loss)
     assert model.candidate_nll(source, candidates[1:], batch_size=1)[0] == pytest.approx(expected[1].item(), abs=1e-5)
+
+
+def test_source_nll_scores_the_source_from_each_candidates_prior_mean(word_tokenizer, tiny_config):
+    import dataclasses
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
+                                 copy=True)
+    model = ConditionalTextVAE(config, word_tokenizer).eval()
+    source, candidates = "the market fell sharply", ["the market went down", "stocks rose again today"]
+    back = model.source_nll(source, candidates, batch_size=1)
+    for candidate, got in zip(candidates, back):  # the reverse direction: each candidate as the source
+        assert got == pytest.approx(model.candidate_nll(candidate, [source])[0], abs=1e-5)
+    assert model.source_nll(source, candidates) == pytest.approx(back, abs=1e-5)  # batched as one at a time

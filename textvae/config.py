@@ -164,7 +164,8 @@ class ModelConfig:
     reply_top_p: float | None = None  # respond()'s default decoding of each z: greedy (None) or nucleus sampling
     paraphrase_oversample: int = 3  # paraphrase(): latents drawn per paraphrase asked, before deduplication and ranking
     rerank_overlap: float = 0.0  # paraphrase ranking: similarity - this * sentence-BLEU(candidate, input) / 100 ...
-    rerank_likelihood: float = 0.0  # ... - this * the candidate's per-token NLL given the input (`candidate_nll`)
+    rerank_likelihood: float = 0.0  # ... - this * the candidate's per-token NLL given the input (`candidate_nll`) ...
+    rerank_recovery: float = 0.0  # ... - this * the input's per-token NLL given the candidate (`source_nll`)
     refine_steps: int = 0  # text_vae: Adam steps on z from mu towards a z decoded back as the input (models/refine.py)
     refine_lr: float = 0.1  # ... their learning rate
     refine_anchor: float = 0.0  # ... weight of the pull towards the encoder's posterior (-log q(z|x))
@@ -189,7 +190,7 @@ class ModelConfig:
         require(self.reply_top_p is None or 0 < self.reply_top_p <= 1,
                 f"model.reply_top_p must be empty (greedy) or in (0, 1], got {self.reply_top_p}")
         require(self.paraphrase_oversample > 0, f"model.paraphrase_oversample must be > 0, got {self.paraphrase_oversample}")
-        for name in ("rerank_overlap", "rerank_likelihood"):
+        for name in ("rerank_overlap", "rerank_likelihood", "rerank_recovery"):
             require(getattr(self, name) >= 0, f"model.{name} must be >= 0, got {getattr(self, name)}")
         require(self.refine_steps >= 0, f"model.refine_steps must be >= 0, got {self.refine_steps}")
         require(self.refine_lr > 0, f"model.refine_lr must be > 0, got {self.refine_lr}")

@@ -40,31 +40,40 @@ def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, st
 @dataclass
 class RankFeatures:
     """What ranking weighs, per candidate: similarity to the input (the model's NLU encoder), sentence-BLEU
-    overlap with it (0-1) and the per-token NLL of the candidate given the input (None when not needed)."""
+    overlap with it (0-1), the per-token NLL of the candidate given the input and that of the input given the
+    candidate (each None when not needed)."""
 
     similarity: list[float]
     overlap: list[float]
     nll: list[float] | None
+    recovery: list[float] | None = None
 
     @classmethod
-    def of(cls, model, text: str, candidates: list[str], with_nll: bool = True) -> RankFeatures:
+    def of(cls, model, text: str, candidates: list[str], with_nll: bool = True,
+           with_recovery: bool = False) -> RankFeatures:
         return cls(cosine_to(model, text, candidates), [sentence_bleu(c, text) / 100 for c in candidates],
-                   model.candidate_nll(text, candidates) if with_nll else None)
+                   model.candidate_nll(text, candidates) if with_nll else None,
+                   model.source_nll(text, candidates) if with_recovery else None)
 
-    def scores(self, overlap: float = 0.0, likelihood: float = 0.0) -> list[float]:
-        """similarity - overlap * BLEU overlap - likelihood * NLL per token, per candidate."""
-        nll = self.nll if likelihood else [0.0] * len(self.similarity)
-        return [s - overlap * o - likelihood * x for s, o, x in zip(self.similarity, self.overlap, nll)]
+    def scores(self, overlap: float = 0.0, likelihood: float = 0.0, recovery: float = 0.0) -> list[float]:
+        """similarity - overlap * BLEU overlap - likelihood * NLL per token - recovery * the input's NLL per token
+        given the candidate, per candidate."""
+        zeros = [0.0] * len(self.similarity)
+        nll = self.nll if likelihood else zeros
+        back = self.recovery if recovery else zeros
+        return [s - overlap * o - likelihood * x - recovery * r
+                for s, o, x, r in zip(self.similarity, self.overlap, nll, back)]
 
 
 def rank(model, text: str, candidates: list[str]) -> list[str]:
-    """Candidates best first by the model's ranking weights (`config.rerank_overlap`, `config.rerank_likelihood`;
-    both 0: by similarity to the input alone)."""
+    """Candidates best first by the model's ranking weights (`config.rerank_overlap`, `config.rerank_likelihood`,
+    `config.rerank_recovery`; all 0: by similarity to the input alone)."""
     if len(candidates) < 2:
         return candidates
     config = model.config
-    features = RankFeatures.of(model, text, candidates, with_nll=config.rerank_likelihood > 0)
-    scores = features.scores(config.rerank_overlap, config.rerank_likelihood)
+    features = RankFeatures.of(model, text, candidates, with_nll=config.rerank_likelihood > 0,
+                               with_recovery=config.rerank_recovery > 0)
+    scores = features.scores(config.rerank_overlap, config.rerank_likelihood, config.rerank_recovery)
     return [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
 
 

@@ -154,13 +154,13 @@ class ConditionalTextVAE(TextVAE):
         strategy, options = self.reply_decoding(strategy, **options)
         return self.generate([context], n, strategy=strategy, **options)[0]
 
-    def source_condition(self, source: str) -> tuple[Tensor, dict[str, Tensor] | None]:
-        """(decoder latent input, source memory), one row each, of the mean of p(z | source) (z = 0 without
+    def conditions(self, sources: list[str]) -> tuple[Tensor, dict[str, Tensor] | None]:
+        """(decoder latent input, source memory), one row per source, of the mean of p(z | source) (z = 0 without
         variation)."""
         with evaluating(self):
-            h_source = self.encoder(self.make_batch([source])).float()
+            h_source = self.encoder(self.make_batch(sources)).float()
             z = self.prior(h_source).mu * self.variational
-            return self._latent_input(z, h_source), self.source_memory([source])
+            return self._latent_input(z, h_source), self.source_memory(sources)
 
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         raise TextVAEError("a conditional model has no q(z|x) for a text alone: use generate()/respond()/paraphrase()")

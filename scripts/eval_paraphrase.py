@@ -101,9 +101,9 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5)
+OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5, 1.0)
 LIKELIHOOD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
-RECOVERY_WEIGHTS = (0.0, 0.125, 0.25, 0.5)
+RECOVERY_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
 
 
 def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:

@@ -66,10 +66,10 @@ def test_the_anchor_holds_z_near_the_encoders_posterior(tiny_config, word_tokeni
 
 
 def test_refinement_is_saved_with_the_model(tiny_config, word_tokenizer, ptb_texts, tmp_path):
-    model = build(tiny_config, word_tokenizer, refine_steps=4, refine_lr=0.2, refine_anchor=0.5)
+    model = build(tiny_config, word_tokenizer, refine_steps=4, refine_lr=0.2, refine_anchor=0.5, refine_momentum=0.5)
     model.save_pretrained(tmp_path / "m")
     loaded = TextVAE.from_pretrained(tmp_path / "m")
-    assert Refinement.of(loaded.config) == Refinement(4, 0.2, 0.5)
+    assert Refinement.of(loaded.config) == Refinement(4, 0.2, 0.5, 0.5)
     assert torch.allclose(loaded.encode(ptb_texts[:2])[0], model.encode(ptb_texts[:2])[0], atol=1e-5)
 
 
@@ -97,6 +97,7 @@ def test_samples_are_centered_between_the_encoders_mean_and_the_refined_one(tiny
     ({"refine_steps": -1}, "model.refine_steps must be >= 0"),
     ({"refine_lr": 0.0}, "model.refine_lr must be > 0"),
     ({"refine_anchor": -0.1}, "model.refine_anchor must be >= 0"),
+    ({"refine_momentum": 1.0}, "model.refine_momentum must be in"),
     ({"paraphrase_center": 1.5}, r"model.paraphrase_center must be in \[0, 1\]"),
     ({"refine_steps": 3, "type": "conditional_vae"}, "model.refine_steps needs model.type: text_vae"),
     ({"refine_steps": 3, "encoder": "none"}, "model.refine_steps needs model.type: text_vae"),

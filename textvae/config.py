@@ -168,6 +168,7 @@ class ModelConfig:
     rerank_recovery: float = 0.0  # ... - this * the input's per-token NLL given the candidate (`source_nll`)
     refine_steps: int = 0  # text_vae: Adam steps on z from mu towards a z decoded back as the input (models/refine.py)
     refine_lr: float = 0.1  # ... their learning rate
+    refine_momentum: float = 0.9  # ... Adam's beta1 (less momentum: fewer steps overshoot)
     refine_anchor: float = 0.0  # ... weight of the pull towards the encoder's posterior (-log q(z|x))
     paraphrase_center: float = 1.0  # samples are centered this far from the encoder's mean (0) to the refined one (1)
     vocab_size: int = 0  # set from the tokenizer when the model is built
@@ -194,6 +195,7 @@ class ModelConfig:
             require(getattr(self, name) >= 0, f"model.{name} must be >= 0, got {getattr(self, name)}")
         require(self.refine_steps >= 0, f"model.refine_steps must be >= 0, got {self.refine_steps}")
         require(self.refine_lr > 0, f"model.refine_lr must be > 0, got {self.refine_lr}")
+        require(0 <= self.refine_momentum < 1, f"model.refine_momentum must be in [0, 1), got {self.refine_momentum}")
         require(self.refine_anchor >= 0, f"model.refine_anchor must be >= 0, got {self.refine_anchor}")
         require(0 <= self.paraphrase_center <= 1, f"model.paraphrase_center must be in [0, 1], got {self.paraphrase_center}")
         require(not self.refine_steps or (self.type == "text_vae" and self.has_latent),

@@ -1,7 +1,6 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W] [--refine-steps N]
-[--refine-lr LR]
-[--refine-anchor W] [--paraphrase-center C] [--license ID] [--dataset NAME]"""
+[--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--paraphrase-center C] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--refine-steps", type=int, default=None,
                    help="a VAE's latent refinement: Adam steps on z from mu before decoding (0: off)")
     p.add_argument("--refine-lr", type=float, default=None, help="the refinement's learning rate")
+    p.add_argument("--refine-momentum", type=float, default=None, help="the refinement's momentum (Adam's beta1)")
     p.add_argument("--refine-anchor", type=float, default=None,
                    help="the refinement's pull towards the encoder's posterior (0: none)")
     p.add_argument("--paraphrase-center", type=float, default=None,
@@ -58,7 +58,7 @@ def run(args) -> int:
              "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood,
              "rerank_recovery": args.rerank_recovery,
              "paraphrase_oversample": args.paraphrase_oversample, "refine_steps": args.refine_steps,
-             "refine_lr": args.refine_lr, "refine_anchor": args.refine_anchor,
+             "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
              "paraphrase_center": args.paraphrase_center}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)

@@ -26,16 +26,18 @@ from textvae.latent import DiagonalGaussian
 
 @dataclass(frozen=True)
 class Refinement:
-    """How many Adam steps, at which learning rate, and how strongly z is held near the encoder's posterior."""
+    """How many Adam steps, at which learning rate, how strongly z is held near the encoder's posterior, and
+    Adam's momentum (beta1)."""
 
     steps: int = 0
     lr: float = 0.1
     anchor: float = 0.0
+    momentum: float = 0.9
 
     @classmethod
     def of(cls, config) -> Refinement:
-        """The refinement a model config asks for (`refine_steps`, `refine_lr`, `refine_anchor`)."""
-        return cls(config.refine_steps, config.refine_lr, config.refine_anchor)
+        """The refinement a model config asks for (`refine_steps`, `refine_lr`, `refine_anchor`, `refine_momentum`)."""
+        return cls(config.refine_steps, config.refine_lr, config.refine_anchor, config.refine_momentum)
 
 
 @contextmanager
@@ -58,7 +60,7 @@ def refine_posterior(model, batch: dict, posterior: DiagonalGaussian, refinement
     if refinement.steps == 0:
         return DiagonalGaussian(mu, logvar)
     z = mu.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([z], lr=refinement.lr)
+    optimizer = torch.optim.Adam([z], lr=refinement.lr, betas=(refinement.momentum, 0.999))
     precision = torch.exp(-logvar)
     with torch.enable_grad(), frozen(model):
         for _ in range(refinement.steps):

@@ -21,8 +21,9 @@ from torch import Tensor
 from textvae.fastcpu.switch import native_kernel
 
 DEFAULT_CHUNK = 64
-ROW_MULTIPLE = 128  # rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few kernels
-# (fewer rows than that: to the next power of two, so that one short text does not pay for 128 rows)
+ROW_MULTIPLE = 128  # reduced-precision rows are zero-padded to a multiple: few matmul shapes, so oneDNN builds few
+# kernels (fewer rows than that: to the next power of two, so that one short text does not pay for 128 rows);
+# float32 matmuls (MKL) build none, and run on the real rows alone
 EVAL_BLOCK_BYTES = 16 * 2**20  # without gradients, logits are formed this much at a time (see _nll_only)
 
 
@@ -139,7 +140,7 @@ def linear_cross_entropy(hidden: Tensor, weight: Tensor, bias: Tensor | None, ta
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (hidden, weight, bias))
     if not wants_grad:
         return _nll_only(hidden, weight, bias, targets, dtype, chunk)
-    pad = padded_rows(rows) - rows  # padded rows get zero gradient: their losses are sliced off below
+    pad = padded_rows(rows) - rows if dtype != torch.float32 else 0  # padded rows: zero gradient, sliced off below
     if pad:
         hidden = torch.cat([hidden, hidden.new_zeros(pad, hidden.shape[1])])
         targets = torch.cat([targets, targets.new_zeros(pad)])

@@ -189,14 +189,22 @@ def test_both_directions_holds_each_pair_both_ways_on_each_side_of_the_split(tmp
         load_experiment(None, ["data.both_directions=true"])
 
 
-def test_candidate_nll_is_the_decoders_loss_from_the_sources_prior_mean(word_tokenizer, tiny_config):
+def copying_cvae(tiny_config, word_tokenizer) -> ConditionalTextVAE:
+    """A small conditional VAE with a learned prior, source attention and copying, in eval mode (seeded)."""
     import dataclasses
 
     torch.manual_seed(0)
     config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
                                  copy=True)
-    model = ConditionalTextVAE(config, word_tokenizer).eval()
-    source, candidates = "the market fell sharply", ["the market went down", "stocks rose again today"]
+    return ConditionalTextVAE(config, word_tokenizer).eval()
+
+
+SOURCE, CANDIDATES = "the market fell sharply", ["the market went down", "stocks rose again today"]
+
+
+def test_candidate_nll_is_the_decoders_loss_from_the_sources_prior_mean(word_tokenizer, tiny_config):
+    model = copying_cvae(tiny_config, word_tokenizer)
+    source, candidates = SOURCE, CANDIDATES
     with torch.no_grad():
         h = model.encoder(model.make_batch([source])).float()
         latents = model._latent_input(model.prior(h).mu, h).expand(2, -1)
@@ -209,13 +217,8 @@ def test_candidate_nll_is_the_decoders_loss_from_the_sources_prior_mean(word_tok
 
 
 def test_source_nll_scores_the_source_from_each_candidates_prior_mean(word_tokenizer, tiny_config):
-    import dataclasses
-
-    torch.manual_seed(0)
-    config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
-                                 copy=True)
-    model = ConditionalTextVAE(config, word_tokenizer).eval()
-    source, candidates = "the market fell sharply", ["the market went down", "stocks rose again today"]
+    model = copying_cvae(tiny_config, word_tokenizer)
+    source, candidates = SOURCE, CANDIDATES
     back = model.source_nll(source, candidates, batch_size=1)
     for candidate, got in zip(candidates, back):  # the reverse direction: each candidate as the source
         assert got == pytest.approx(model.candidate_nll(candidate, [source])[0], abs=1e-5)

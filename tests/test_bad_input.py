@@ -254,6 +254,7 @@ CLI_CASES = {
     "sample_n_zero": (SAMPLE + ["-n", "0"], None, "n must be > 0, got 0"),
     "top_p_above_one": (SAMPLE + ["--strategy", "sample", "--top-p", "1.5"], None, "top_p must be in (0, 1], got 1.5"),
     "top_p_zero": (SAMPLE + ["--strategy", "sample", "--top-p", "0"], None, "top_p must be in (0, 1], got 0.0"),
+    "no_repeat_negative": (SAMPLE + ["--no-repeat-ngram-size", "-1"], None, "no_repeat_ngram_size must be >= 0, got -1"),
     "temperature_zero": (SAMPLE + ["--strategy", "sample", "--temperature", "0"], None,
                          "temperature must be > 0, got 0.0"),
     "top_k_negative": (SAMPLE + ["--strategy", "sample", "--top-k", "-1"], None, "top_k must be >= 0, got -1"),

@@ -4,7 +4,14 @@ import torch
 from textvae.data import BOS, EOS
 from textvae.errors import ConfigError
 from textvae.nlg import GRUDecoder, TransformerDecoder
-from textvae.nlg.decoding import NUCLEUS_START, DecodingOptions, decode_latents, draw, filter_logits
+from textvae.nlg.decoding import (
+    NUCLEUS_START,
+    DecodingOptions,
+    ban_repeats,
+    decode_latents,
+    draw,
+    filter_logits,
+)
 
 V, D = 50, 6
 
@@ -64,6 +71,30 @@ def test_beam_of_one_is_greedy():
     greedy = decode_latents(decoder, z, 5, "greedy", DecodingOptions(max_length=8))
     beam = decode_latents(decoder, z, 5, "beam", DecodingOptions(max_length=8, beam_size=1, length_penalty=0.0))
     assert greedy == beam
+
+
+def test_ban_repeats_blocks_exactly_the_tokens_that_would_repeat_an_ngram():
+    history = torch.tensor([[5, 6, 7, 5, 6], [5, 6, 7, 8, 9]])
+    for size, banned in ((1, [{5, 6, 7}, {5, 6, 7, 8, 9}]), (2, [{7}, set()]), (3, [{7}, set()]), (4, [set(), set()])):
+        logits = torch.zeros(2, 12)
+        ban_repeats(logits, history, size)
+        found = [{i for i in range(12) if torch.isinf(row[i])} - {0} for row in logits]  # PAD (0) may be banned
+        assert found == banned, size
+    logits = torch.zeros(2, 12)
+    ban_repeats(logits, history, 0)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("decoder", decoders(), ids=["gru", "gru-tied", "transformer", "transformer-lm"])
+@pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("size", [1, 2])
+def test_no_output_repeats_an_ngram_when_asked(decoder, strategy, size):
+    torch.manual_seed(0)
+    z = torch.randn(6, D) * 3 if decoder.latent_dim else None
+    options = DecodingOptions(max_length=12, beam_size=3, no_repeat_ngram_size=size)
+    for row in decode_latents(decoder, z, 6, strategy, options):
+        grams = [tuple(row[i : i + size]) for i in range(len(row) - size + 1)]
+        assert len(grams) == len(set(grams)), row
 
 
 def test_top_k_and_top_p_filtering():

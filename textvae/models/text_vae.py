@@ -317,7 +317,7 @@ class TextVAE(nn.Module):
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.
 
         strategy: greedy | sample | beam; options: max_length, temperature, top_k, top_p, beam_size,
-        length_penalty, batch_size (rows at once), memory_mb (the working-memory budget).
+        length_penalty, no_repeat_ngram_size, batch_size (rows at once), memory_mb (the working-memory budget).
         """
         return list(self.iter_decode(z, strategy, num, **options))
 

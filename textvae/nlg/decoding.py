@@ -28,6 +28,7 @@ class DecodingOptions:
     top_p: float = 1.0
     beam_size: int = 5
     length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0  # > 0: no n-gram of this many tokens occurs twice in an output
     batch_size: int = 256  # rows decoded at once (fewer when a row needs more than memory_mb allows)
     memory_mb: int = 1024  # the decoding working-memory budget; a row that cannot fit is refused
 
@@ -46,6 +47,7 @@ class DecodingOptions:
         require(self.top_k >= 0, f"top_k must be >= 0, got {self.top_k}")
         require(0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}")
         require(self.beam_size >= 1, f"beam_size must be >= 1, got {self.beam_size}")
+        require(self.no_repeat_ngram_size >= 0, f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
         require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         require(self.memory_mb >= 1, f"memory_mb must be >= 1, got {self.memory_mb}")
 
@@ -104,6 +106,22 @@ def draw(logits: Tensor, top_p: float = 1.0) -> Tensor:
     return choice if index is None else index.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
 
 
+def ban_repeats(logits: Tensor, history: Tensor, size: int) -> None:
+    """Set to -inf, in place, every token that would complete an n-gram of `size` tokens already in its row's
+    history (logits (B, V), history (B, t) of generated ids); size 0 bans nothing."""
+    steps = history.shape[1]
+    if size <= 0 or steps < size:
+        return
+    if size == 1:
+        logits.scatter_(1, history, float("-inf"))
+        return
+    prefix = history[:, steps - size + 1 :]  # the last size - 1 tokens
+    windows = history.unfold(1, size - 1, 1)[:, : steps - size + 1]  # each earlier (size - 1)-gram ...
+    following = history[:, size - 1 :]  # ... and the token that followed it
+    match = (windows == prefix.unsqueeze(1)).all(-1)
+    logits.scatter_(1, following.masked_fill(~match, PAD), float("-inf"))  # PAD is banned anyway
+
+
 def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingOptions, memory: State | None,
          choose) -> list[list[int]]:
     """Token-by-token loop shared by greedy and sampling; `choose(logits) -> next tokens (B,)`."""
@@ -116,6 +134,8 @@ def _run(decoder: Decoder, z: Tensor | None, batch_size: int, options: DecodingO
         logits, state = decoder.step(tokens, state)
         logits[:, PAD] = float("-inf")
         logits[:, BOS] = float("-inf")
+        if options.no_repeat_ngram_size and out:
+            ban_repeats(logits, torch.stack(out, dim=1), options.no_repeat_ngram_size)
         tokens = choose(logits.float()).masked_fill(finished, PAD)
         out.append(tokens)
         finished |= tokens == EOS
@@ -159,6 +179,7 @@ def beam_search(decoder: Decoder, z: Tensor | None, batch_size: int, options: De
         logits, state = decoder.step(tokens, state)
         logits[:, PAD] = float("-inf")
         logits[:, BOS] = float("-inf")
+        ban_repeats(logits, history, options.no_repeat_ngram_size)
         logp = logits.float().log_softmax(-1)
         # a finished beam can only continue with PAD at no cost
         logp[finished] = float("-inf")

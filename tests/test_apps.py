@@ -53,6 +53,21 @@ def test_paraphrases_are_distinct_and_never_the_input(models):
         vae.paraphrase(text, scale=-1)
 
 
+def test_paraphrase_decodes_by_the_models_beam_unless_told_otherwise(models):
+    vae = TextVAE.from_pretrained(models[0], device="cpu")
+    text = "the company said it would buy the shares"
+    assert vae.paraphrase_decoding() == ("greedy", {})
+    vae.config = dataclasses.replace(vae.config, paraphrase_beam=3)
+    assert vae.paraphrase_decoding() == ("beam", {"beam_size": 3})
+    assert vae.paraphrase_decoding(beam_size=2) == ("beam", {"beam_size": 2})
+    assert vae.paraphrase_decoding("sample", top_p=0.9) == ("sample", {"top_p": 0.9})
+    outputs = {}
+    for strategy, options in ((None, {}), ("beam", {"beam_size": 3}), ("greedy", {})):
+        torch.manual_seed(0)
+        outputs[strategy] = vae.paraphrase(text, n=4, scale=2.0, strategy=strategy, rerank=False, **options)
+    assert outputs[None] == outputs["beam"] and outputs[None] != outputs["greedy"]
+
+
 def test_latent_paths_start_and_end_at_the_endpoints():
     a, b = torch.randn(6), torch.randn(6)
     for method in ("linear", "slerp"):
@@ -105,6 +120,9 @@ def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
 
         def paraphrase_scale(self, scale):
             return 1.0 if scale is None else scale
+
+        def paraphrase_decoding(self, strategy, **options):
+            return strategy or "greedy", options
 
         def sampler(self, texts):
             def draw(n, scale, strategy, **options):

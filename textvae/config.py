@@ -163,6 +163,7 @@ class ModelConfig:
     paraphrase_scale: float = 1.0  # the default S of paraphrase/generate: z = mu + S * sigma * eps
     reply_top_p: float | None = None  # respond()'s default decoding of each z: greedy (None) or nucleus sampling
     paraphrase_oversample: int = 3  # paraphrase(): latents drawn per paraphrase asked, before deduplication and ranking
+    paraphrase_beam: int = 0  # paraphrase(): each latent decoded greedily (0) or by beam search of this width
     rerank_overlap: float = 0.0  # paraphrase ranking: similarity - this * sentence-BLEU(candidate, input) / 100 ...
     rerank_likelihood: float = 0.0  # ... - this * the candidate's per-token NLL given the input (`candidate_nll`) ...
     rerank_recovery: float = 0.0  # ... - this * the input's per-token NLL given the candidate (`source_nll`)
@@ -191,6 +192,7 @@ class ModelConfig:
         require(self.reply_top_p is None or 0 < self.reply_top_p <= 1,
                 f"model.reply_top_p must be empty (greedy) or in (0, 1], got {self.reply_top_p}")
         require(self.paraphrase_oversample > 0, f"model.paraphrase_oversample must be > 0, got {self.paraphrase_oversample}")
+        require(self.paraphrase_beam >= 0, f"model.paraphrase_beam must be >= 0 (0: greedy), got {self.paraphrase_beam}")
         for name in ("rerank_overlap", "rerank_likelihood", "rerank_recovery"):
             require(getattr(self, name) >= 0, f"model.{name} must be >= 0, got {getattr(self, name)}")
         require(self.refine_steps >= 0, f"model.refine_steps must be >= 0, got {self.refine_steps}")

@@ -17,13 +17,15 @@ def _key(text: str) -> str:
 WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too few paraphrases differ
 
 
-def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy",
+def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, strategy: str | None = None,
                     oversample: int | None = None, widen: bool = True, **options) -> list[str]:
     """The distinct decodes of n * oversample latents for `text` (oversample None: the model's
-    `config.paraphrase_oversample`), never the input itself (see `paraphrase`)."""
+    `config.paraphrase_oversample`; strategy None: the model's `paraphrase_decoding`), never the input itself
+    (see `paraphrase`)."""
     require_count(n)
     oversample = require_count(model.config.paraphrase_oversample if oversample is None else oversample, "oversample")
     scale = model.paraphrase_scale(scale)
+    strategy, options = model.paraphrase_decoding(strategy, **options)
     seen = {_key(text)}
     candidates: list[str] = []
     draw = model.sampler([text])  # the text is encoded once for every scale
@@ -77,13 +79,14 @@ def rank(model, text: str, candidates: list[str]) -> list[str]:
     return [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
 
 
-def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy", rerank: bool = True,
+def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str | None = None, rerank: bool = True,
                oversample: int | None = None, widen: bool = True, **options) -> list[str]:
     """Up to n distinct paraphrases of `text`, never the input itself.
 
     Decodes n * oversample candidates (None: the model's `config.paraphrase_oversample`; a VAE: z = center +
     scale * sigma * eps around the input's posterior, `TextVAE.sampler`, scale 0 being the reconstruction, None the
-    model's default; a conditional VAE: z ~ p(z | input) scaled), drops duplicates and the input, and
+    model's default; a conditional VAE: z ~ p(z | input) scaled), each decoded as `strategy` asks (None: the model's
+    default, greedy or beam search, `config.paraphrase_beam`), drops duplicates and the input, and
     (rerank=True) ranks the rest (`rank`: by similarity to the input, less the model's penalties on copying the
     input's words and on candidates it finds unlikely for this input). With
     `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself

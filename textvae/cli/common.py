@@ -112,7 +112,8 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
     parser.add_argument("--top-k", type=int, default=0)
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling (default: 1, off; respond: the "
                         "model's reply default)")
-    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="beam width with --strategy beam (default: 5; paraphrase: the model's paraphrase_beam)")
     parser.add_argument("--no-repeat-ngram-size", type=int, default=0,
                         help="> 0: no output repeats an n-gram of this many tokens (default: 0, off)")
     parser.add_argument("--max-length", type=int, default=None, help="default: the model's max_length")
@@ -125,9 +126,9 @@ def add_decoding_args(parser, default_strategy: str | None = "greedy") -> None:
 
 
 def decoding_options(args) -> dict:
-    options = {"temperature": args.temperature, "top_k": args.top_k, "beam_size": args.beam_size,
-               "no_repeat_ngram_size": args.no_repeat_ngram_size, "batch_size": args.batch_size, "memory_mb": args.memory_mb}
-    for key in ("top_p", "max_length"):  # unset: the decoding default (a model's reply default for top_p)
+    options = {"temperature": args.temperature, "top_k": args.top_k, "no_repeat_ngram_size": args.no_repeat_ngram_size,
+               "batch_size": args.batch_size, "memory_mb": args.memory_mb}
+    for key in ("top_p", "max_length", "beam_size"):  # unset: the decoding default (a model's own for replies, paraphrases)
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     return options

@@ -1,5 +1,5 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
-[--paraphrase-oversample K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W] [--refine-steps N]
+[--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W] [--refine-steps N]
 [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--paraphrase-center C] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
                    help="a conditional model's default decoding of each reply's z: nucleus sampling with this top_p")
     p.add_argument("--paraphrase-oversample", type=int, default=None,
                    help="paraphrase(): latents drawn per paraphrase asked, before deduplication and ranking")
+    p.add_argument("--paraphrase-beam", type=int, default=None,
+                   help="paraphrase(): decode each latent by beam search of this width (0: greedy)")
     p.add_argument("--refine-steps", type=int, default=None,
                    help="a VAE's latent refinement: Adam steps on z from mu before decoding (0: off)")
     p.add_argument("--refine-lr", type=float, default=None, help="the refinement's learning rate")
@@ -57,7 +59,8 @@ def run(args) -> int:
     given = {"paraphrase_scale": args.paraphrase_scale, "reply_top_p": args.reply_top_p,
              "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood,
              "rerank_recovery": args.rerank_recovery,
-             "paraphrase_oversample": args.paraphrase_oversample, "refine_steps": args.refine_steps,
+             "paraphrase_oversample": args.paraphrase_oversample, "paraphrase_beam": args.paraphrase_beam,
+             "refine_steps": args.refine_steps,
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
              "paraphrase_center": args.paraphrase_center}
     defaults = {key: value for key, value in given.items() if value is not None}

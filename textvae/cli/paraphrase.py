@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
                    help="S: 0 = deterministic reconstruction, larger = more varied (default: the model's own, "
                         "model.paraphrase_scale)")
     p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of ranking")
-    add_decoding_args(p)
+    add_decoding_args(p, default_strategy=None)
     add_json_arg(p, stream=True)
     add_device_arg(p)
     p.set_defaults(run=run)

@@ -439,10 +439,17 @@ class TextVAE(nn.Module):
         """k candidate paraphrases of one text (see `generate`)."""
         return self.generate([text], k, scale=scale, strategy=strategy, **options)[0]
 
-    def paraphrase(self, text: str, n: int = 5, scale: float | None = None, strategy: str = "greedy",
+    def paraphrase_decoding(self, strategy: str | None = None, **options) -> tuple[str, dict]:
+        """(strategy, options) that decode each latent of a paraphrase: those given, else the model's default
+        (`config.paraphrase_beam`: beam search of that width, or greedy when it is 0)."""
+        if strategy is not None or not self.config.paraphrase_beam:
+            return strategy or "greedy", options
+        return "beam", {"beam_size": self.config.paraphrase_beam, **options}
+
+    def paraphrase(self, text: str, n: int = 5, scale: float | None = None, strategy: str | None = None,
                    rerank: bool = True, **options) -> list[str]:
         """Up to n distinct paraphrases: decode z = mu + scale * sigma * eps around the input's posterior
-        (scale None: the model's default, `config.paraphrase_scale`)."""
+        (scale None: the model's default, `config.paraphrase_scale`; strategy None: `paraphrase_decoding`)."""
         from textvae.apps.paraphrase import paraphrase
 
         return paraphrase(self, text, n=n, scale=scale, strategy=strategy, rerank=rerank, **options)

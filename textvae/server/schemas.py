@@ -40,7 +40,7 @@ class ParaphraseRequest(Request):
     text: Text
     n: Count = 5
     scale: float | None = Field(None, ge=0, le=MAX_SCALE, description="None: the model's default scale")
-    strategy: Strategy = "greedy"
+    strategy: Strategy | None = Field(None, description="default: the model's paraphrase decoding (paraphrase_beam)")
     rerank: bool = Field(True, description="rank by similarity to the text, less the model's penalties on "
                         "copying it and on unlikely candidates (one more encoder pass)")
 

@@ -13,7 +13,7 @@ training holds out) whose questions occur nowhere else in the file, like the uns
     python scripts/eval_paraphrase.py --choose-rank runs/qqp-copy
     textvae export --model runs/qqp-copy --output runs/qqp-copy-ranked --rerank-overlap O --rerank-likelihood L \
         --rerank-recovery R
-    python scripts/eval_paraphrase.py --cvae runs/qqp-copy-ranked --skip-vae --cvae-scales --app
+    python scripts/eval_paraphrase.py --cvae runs/qqp-copy-ranked --skip-vae --cvae-scales --app [--unseen-only]
 """
 
 from __future__ import annotations
@@ -79,10 +79,11 @@ def subsets(mask: list[bool]) -> dict[str, list[int]]:
     return {"all": list(range(len(mask))), "unseen": [i for i, m in enumerate(mask) if m]}
 
 
-def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, mask) -> list[dict]:
+def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, parts: dict[str, list[int]]) -> list[dict]:
+    """One row per subset (`parts`: subset name -> indices) of the outputs' scores."""
     sims = (embed(model, outputs) * source_vecs).sum(-1).tolist()
     rows = []
-    for subset, idx in subsets(mask).items():
+    for subset, idx in parts.items():
         part = [[xs[i] for i in idx] for xs in (outputs, groups, sources, refs, sims)]
         rows.append({"row": name, "subset": subset, **score(*part)})
     return rows
@@ -176,6 +177,8 @@ def main() -> None:
                         help="also a row of paraphrase() output (ranked with the model's own weights) for --model "
                              "(unless --skip-vae) and for --cvae")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test pairs (smoke runs)")
+    parser.add_argument("--unseen-only", action="store_true",
+                        help="only the unseen test pairs (rows of that subset alone; about 40 %% of the time)")
     parser.add_argument("--data", default=str(QQP))
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -204,9 +207,13 @@ def main() -> None:
     refs = load_texts(data / "test.tsv", 1, drop_empty=False)[: args.limit]
     mask = unseen_mask(sources, refs, data / "train.tsv")
     print(f"{len(sources)} test pairs, {sum(mask)} unseen")
+    parts = subsets(mask)
+    if args.unseen_only:
+        sources, refs = [s for s, m in zip(sources, mask) if m], [r for r, m in zip(refs, mask) if m]
+        parts = {"unseen": list(range(len(sources)))}
     model = TextVAE.from_pretrained(args.model, device="cpu")
     source_vecs = embed(model, sources)
-    rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, mask)
+    rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, parts)
     runs = [] if args.skip_vae else [(args.vae_label, model, s) for s in args.scales]
     if args.cvae:
         cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
@@ -215,7 +222,7 @@ def main() -> None:
         start = time.perf_counter()
         groups = generate(generator, sources, args.samples, scale=scale)
         outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
-        rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, mask)
+        rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, parts)
         print(f"{label} scale {scale:g}: {time.perf_counter() - start:.0f} s")
     apps = [] if args.skip_vae else [(args.vae_label, model)]
     apps += [(args.cvae_label, cvae)] if args.cvae else []
@@ -224,9 +231,10 @@ def main() -> None:
         groups = app_outputs(generator, sources, args.samples)
         config = generator.config
         recovery = f", recovery {config.rerank_recovery:g}" if config.rerank_recovery else ""
-        label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws, overlap "
+        beam = f" decoded by beam search of {config.paraphrase_beam}" if config.paraphrase_beam else ""
+        label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws{beam}, overlap "
                  f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{recovery})")
-        rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, mask)
+        rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, parts)
         print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))
     if args.limit is None:  # merge with earlier rows (a run may add only the CVAE rows)

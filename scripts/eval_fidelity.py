@@ -13,6 +13,7 @@ match, BLEU, self-BLEU and, with --lm, the median per-token NLL under a decoder-
     python scripts/eval_fidelity.py --lm runs/qqp-lm                               # the bundled model
     python scripts/eval_fidelity.py --model runs/a --model runs/b --label A --label B --lm runs/qqp-lm
     python scripts/eval_fidelity.py --model bundled --limit 20                     # smoke run
+    python scripts/eval_fidelity.py --app --lm runs/qqp-lm                         # what paraphrase() shows
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ REFERENCE = "(reference)"  # the `model` field of the run that holds the human-p
 COLUMNS = [  # (header, row key, format); the two NLL columns are left out when no row has them
     ("model", "row", "{}"), ("set", "set", "{}"), ("n", "n", "{}"),
     ("recon cos", "recon_cos", "{:.3f}"), ("recon exact %", "recon_exact", "{:.1f}"),
-    ("recon BLEU", "recon_bleu", "{:.1f}"), ("refine steps", "refine_steps", "{}"), ("scale", "scale", "{:g}"), ("sample cos", "sample_cos", "{:.3f}"),
+    ("recon BLEU", "recon_bleu", "{:.1f}"), ("refine steps", "refine_steps", "{}"), ("scale", "scale", "{:g}"),
+    ("samples", "samples", "{}"), ("sample cos", "sample_cos", "{:.3f}"),
     (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
     ("sample NLL/token (median)", "sample_nll", "{:.2f}"), ("real NLL/token (median)", "real_nll", "{:.2f}"),
 ]
@@ -59,7 +61,10 @@ PROTOCOL = (
     "model; **exact %**: outputs equal to the input after lower-casing and removing all spaces; **BLEU**: "
     "sacrebleu corpus BLEU of the reconstructions against the inputs. **scale**: the sampling scale S of z = mu "
     f"+ S sigma eps (the model's `paraphrase_scale`, 1 if it has none, unless --scale); {SAMPLES} greedy "
-    "decodes per input. **sample cos**: mean cosine of every sample to its input; **differ**: how many of the "
+    "decodes per input (**samples** *draws*), or what `paraphrase(input, n=5)` returns (**samples** *paraphrase()*: "
+    "the distinct decodes of the model's `paraphrase_oversample` x 5 draws, more drawn at 1.5 and 2.25 times the "
+    "scale while fewer than 5 differ, never the input, ranked by the model's ranking weights; up to 5, and a "
+    "missing one counts as not differing). **sample cos**: mean cosine of every sample to its input; **differ**: how many of the "
     f"{SAMPLES} samples differ from the input (same normalisation as exact); **self-BLEU**: BLEU of each sample "
     "against the other samples of the same input (lower = more varied). **NLL/token**: median per-token NLL "
     "(EOS included) under a decoder-only LM, of the samples and of the real inputs of the same set. "
@@ -119,7 +124,8 @@ def rows_of(runs: list[dict]) -> list[dict]:
         if run["model"] == REFERENCE:
             rows += [{**r, "reference": True} for r in run["rows"]]
         else:
-            rows += [{"row": run["model"], "set": name, "refine_steps": run.get("refine_steps", 0), **metrics}
+            rows += [{"row": run["model"], "set": name, "refine_steps": run.get("refine_steps", 0), "samples": "draws",
+                      **metrics}
                      for name, metrics in run["sets"].items()]
     return rows
 
@@ -154,6 +160,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="keep the first N inputs of each set (smoke runs)")
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     parser.add_argument("--int8", action="store_true", help="decode with int8 weights (TextVAE.int8_decoding)")
+    parser.add_argument("--app", action="store_true",
+                        help="the samples are what model.paraphrase(input, n=5) returns (ranked, distinct, never the "
+                             "input) instead of raw draws")
     parser.add_argument("--refine-steps", type=int, default=None,
                         help="latent refinement steps for every model (default: each model's refine_steps)")
     args = parser.parse_args()
@@ -189,12 +198,13 @@ def main() -> None:
         start = time.perf_counter()
         model = load_model(spec, device, args.int8, args.refine_steps)
         scale = args.scale if args.scale is not None else getattr(model.config, "paraphrase_scale", 1.0)
-        run = {**base, "model": label, "path": spec, "encoder": model.config.encoder, "scale": scale,
+        run = {**base, "model": label, "path": spec, "encoder": model.config.encoder, "scale": scale, "app": args.app,
                "refine_steps": model.config.refine_steps,
                "sets": {}, "examples": {}}
         for name, texts in sets.items():
             torch.manual_seed(0)
-            run["sets"][name], run["examples"][name] = evaluate_set(model, judge, lm, texts, vecs[name], scale)
+            run["sets"][name], run["examples"][name] = evaluate_set(model, judge, lm, texts, vecs[name], scale,
+                                                                          args.app)
         run["seconds"] = time.perf_counter() - start
         print(f"{label}: {run['seconds']:.0f} s")
         runs = record_run(RESULTS, run, key="model")

@@ -42,6 +42,16 @@ def reconstruct_and_sample(model: TextVAE, inputs: list[str], samples: int,
     return recons, groups
 
 
+def reconstruct_and_paraphrase(model: TextVAE, inputs: list[str], samples: int,
+                               scale: float) -> tuple[list[str], list[list[str]]]:
+    """The greedy decode of each input's (refined) posterior mean, and what `model.paraphrase(input, n=samples)`
+    returns at `scale`: up to `samples` distinct ranked paraphrases, never the input (what a user is shown)."""
+    recons: list[str] = []
+    for start in range(0, len(inputs), BATCH):
+        recons += model.sampler(inputs[start : start + BATCH])(1, scale=0.0)
+    return recons, [model.paraphrase(text, n=samples, scale=scale) for text in inputs]
+
+
 def exact_rate(outputs: list[str], inputs: list[str]) -> float:
     """Percentage of outputs equal to their input after `normalize`."""
     return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)
@@ -53,15 +63,19 @@ def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
 
 
 def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
-                 input_vecs: torch.Tensor, scale: float) -> tuple[dict, list[dict]]:
-    """The metrics of one model on one input set, and its first 3 inputs with their outputs."""
-    recons, groups = reconstruct_and_sample(model, inputs, SAMPLES, scale)
+                 input_vecs: torch.Tensor, scale: float, app: bool = False) -> tuple[dict, list[dict]]:
+    """The metrics of one model on one input set, and its first 3 inputs with their outputs; the samples are raw
+    draws around the posterior, or with `app` the paraphrases `model.paraphrase` returns (up to SAMPLES each: the
+    means are over the outputs there are, and a missing one counts as not differing)."""
+    outputs = reconstruct_and_paraphrase if app else reconstruct_and_sample
+    recons, groups = outputs(model, inputs, SAMPLES, scale)
     flat = [s for group in groups for s in group]
-    sample_vecs = embed(judge, flat).view(len(inputs), SAMPLES, -1)
+    owner = torch.tensor([i for i, group in enumerate(groups) for _ in group], dtype=torch.long)
+    sample_cos = (embed(judge, flat) * input_vecs[owner]).sum(-1).mean().item() if flat else float("nan")
     metrics = {
         "n": len(inputs), "recon_cos": (embed(judge, recons) * input_vecs).sum(-1).mean().item(),
         "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
-        "sample_cos": (sample_vecs * input_vecs.unsqueeze(1)).sum(-1).mean().item(),
+        "samples": "paraphrase()" if app else "draws", "sample_cos": sample_cos,
         "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
         "self_bleu": self_bleu(groups), "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
     examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]

@@ -2,7 +2,7 @@
 decoding and with int8 decoding (TextVAE.int8_decoding, `--int8` on the CLI), side by side in one run; for a
 model that refines its latents (`model.refine_steps`), also without the refinement.
 
-    python scripts/bench_latency.py [--model DIR] [--dialogue DIR] [--repeats 30]
+    python scripts/bench_latency.py [--model DIR] [--paraphraser DIR] [--dialogue DIR] [--repeats 30]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.fastcpu.machine import machine_info
 from textvae.latent import DiagonalGaussian
-from textvae.models.registry import DEFAULT_DIALOGUE, default_model_path
+from textvae.models.registry import DEFAULT_DIALOGUE, DEFAULT_PARAPHRASER, default_model_path
 
 RESULTS = RESULTS_DIR / "latency.json"
 SENTENCE = "How can I improve my English speaking skills?"
@@ -38,14 +38,24 @@ def median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def paraphrase_decoding(model: TextVAE, n: int) -> str:
+    """How `model.paraphrase(text, n)` draws its candidates, in words."""
+    strategy, options = model.paraphrase_decoding()
+    how = f"beam search of {options['beam_size']}" if strategy == "beam" else strategy
+    return f"{n * model.config.paraphrase_oversample} draws decoded by {how}, dedupe, rerank"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--paraphraser", default=None,
+                        help="supervised paraphraser (default: the bundled paraphrase CVAE)")
     parser.add_argument("--dialogue", default=None, help="dialogue model (default: the bundled dialogue CVAE)")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     torch.manual_seed(0)
     model = TextVAE.from_pretrained(args.model, device="cpu")
+    paraphraser = TextVAE.from_pretrained(args.paraphraser or default_model_path(DEFAULT_PARAPHRASER), device="cpu")
     dialogue = TextVAE.from_pretrained(args.dialogue or default_model_path(DEFAULT_DIALOGUE), device="cpu")
 
     def ten_samples(refine_steps: int | None = None) -> list[str]:
@@ -57,15 +67,18 @@ def main() -> None:
     tasks = {
         f"encode ({steps} refinement steps, the model's default) + decode 10 samples (greedy)": ten_samples,
         **({"encode without refinement + decode 10 samples (greedy)": lambda: ten_samples(0)} if steps else {}),
-        "paraphrase(n=10): 30 draws, dedupe, rerank": lambda: model.paraphrase(SENTENCE, n=10),
+        f"paraphrase(n=10): {10 * model.config.paraphrase_oversample} draws, dedupe, rerank":
+            lambda: model.paraphrase(SENTENCE, n=10),
+        f"supervised paraphraser, paraphrase(n=5): {paraphrase_decoding(paraphraser, 5)}":
+            lambda: paraphraser.paraphrase(SENTENCE, n=5),
         "respond(n=5), dialogue model": lambda: dialogue.respond(TURN, n=5),
     }
     rows: dict[str, dict[str, float]] = {}
     for name, task in tasks.items():
         rows[name] = {}
         for weights in ("float32", "int8"):
-            model.int8_decoding(weights == "int8")
-            dialogue.int8_decoding(weights == "int8")
+            for each in (model, paraphraser, dialogue):
+                each.int8_decoding(weights == "int8")
             rows[name][weights] = median_ms(task, args.repeats)
         print(f"{rows[name]['float32']:8.1f} ms float32 {rows[name]['int8']:8.1f} ms int8  {name}")
     table = "| what | float32 decoding: median ms (warm) | int8 decoding | speed-up |\n|---|---|---|---|\n" + "\n".join(

@@ -12,7 +12,7 @@ training holds out) whose questions occur nowhere else in the file, like the uns
 
     python scripts/eval_paraphrase.py --choose-rank runs/qqp-copy
     textvae export --model runs/qqp-copy --output runs/qqp-copy-ranked --rerank-overlap O --rerank-likelihood L \
-        --rerank-recovery R
+        --rerank-recovery R --rerank-brevity B
     python scripts/eval_paraphrase.py --cvae runs/qqp-copy-ranked --skip-vae --cvae-scales --app [--unseen-only]
 """
 
@@ -105,6 +105,7 @@ def table(rows: list[dict]) -> str:
 OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5, 1.0)
 LIKELIHOOD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 RECOVERY_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
+BREVITY_WEIGHTS = (0.0, 0.125, 0.25, 0.5)
 
 
 def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:
@@ -119,37 +120,46 @@ def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[lis
 
 
 def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dict:
-    """iBLEU of the top-ranked candidate of `paraphrase()` for every pair of ranking weights on these (validation)
-    pairs, and the best pair."""
+    """iBLEU of the top-ranked candidate of `paraphrase()` for every combination of ranking weights on these
+    (validation) pairs, and the best combination."""
     features = []
     for source in sources:
         candidates = draw_candidates(model, source, samples) or [source]
         features.append((candidates, RankFeatures.of(model, source, candidates, with_recovery=True)))
     grid = []
-    for overlap, likelihood, recovery in itertools.product(OVERLAP_WEIGHTS, LIKELIHOOD_WEIGHTS, RECOVERY_WEIGHTS):
-        top = [max(zip(f.scores(overlap, likelihood, recovery), c), key=lambda pair: pair[0])[1] for c, f in features]
+    for weights in itertools.product(OVERLAP_WEIGHTS, LIKELIHOOD_WEIGHTS, RECOVERY_WEIGHTS, BREVITY_WEIGHTS):
+        top = [max(zip(f.scores(*weights), c), key=lambda pair: pair[0])[1] for c, f in features]
         bleu_ref, bleu_src = corpus_bleu(top, refs), corpus_bleu(top, sources)
-        grid.append({"overlap": overlap, "likelihood": likelihood, "recovery": recovery, "bleu_ref": bleu_ref,
+        grid.append({**dict(zip(("overlap", "likelihood", "recovery", "brevity"), weights)), "bleu_ref": bleu_ref,
                      "bleu_src": bleu_src, "ibleu": ibleu(bleu_ref, bleu_src)})
     return {"pairs": len(sources), "grid": grid, "best": max(grid, key=lambda r: r["ibleu"])}
 
 
 def rank_table(choice: dict) -> str:
-    """Validation iBLEU of the top-ranked paraphrase for each triple of weights (rows: overlap and recovery; columns:
-    likelihood)."""
+    """Validation iBLEU of the top-ranked paraphrase (rows: overlap and brevity; columns: likelihood; each cell the
+    best over the recovery weights, named where it is not 0)."""
     grid = choice["grid"]
     likelihoods = sorted({r["likelihood"] for r in grid})
-    cell = {(r["overlap"], r.get("recovery", 0.0), r["likelihood"]): r["ibleu"] for r in grid}
-    lines = ["| overlap | recovery | " + " | ".join(f"likelihood {w:g}" for w in likelihoods) + " |",
+    cell: dict[tuple, dict] = {}
+    for r in grid:
+        key = (r["overlap"], r.get("brevity", 0.0), r["likelihood"])
+        if key not in cell or r["ibleu"] > cell[key]["ibleu"]:
+            cell[key] = r
+
+    def shown(r: dict) -> str:
+        return f"{r['ibleu']:.2f}" + (f" (recovery {r['recovery']:g})" if r.get("recovery") else "")
+
+    lines = ["| overlap | brevity | " + " | ".join(f"likelihood {w:g}" for w in likelihoods) + " |",
              "|---|---|" + "---|" * len(likelihoods)]
-    lines += [f"| {o:g} | {v:g} | " + " | ".join(f"{cell[o, v, w]:.2f}" for w in likelihoods) + " |"
-              for o, v in sorted({(o, v) for o, v, _ in cell})]
+    lines += [f"| {o:g} | {b:g} | " + " | ".join(shown(cell[o, b, w]) for w in likelihoods) + " |"
+              for o, b in sorted({(o, b) for o, b, _ in cell})]
     best = choice["best"]
-    weights = f"overlap {best['overlap']:g}, likelihood {best['likelihood']:g}, recovery {best.get('recovery', 0.0):g}"
+    names = ("overlap", "likelihood", "recovery", "brevity")
+    weights = ", ".join(f"{name} {best.get(name, 0.0):g}" for name in names)
+    flags = " ".join(f"--rerank-{name} {best.get(name, 0.0):g}" for name in names)
     return ("\n".join(lines) + f"\n\nModel `{choice['model']}`, {choice['pairs']} validation pairs, {choice['samples']} "
             f"paraphrases asked per source. Best: {weights} (iBLEU {best['ibleu']:.2f}, BLEU-ref {best['bleu_ref']:.1f}, "
-            f"BLEU-src {best['bleu_src']:.1f}); set it with `textvae export --rerank-overlap {best['overlap']:g} "
-            f"--rerank-likelihood {best['likelihood']:g} --rerank-recovery {best.get('recovery', 0.0):g}`.")
+            f"BLEU-src {best['bleu_src']:.1f}); set it with `textvae export {flags}`.")
 
 
 def app_outputs(model, sources: list[str], samples: int) -> list[list[str]]:
@@ -190,11 +200,11 @@ def main() -> None:
                              args.samples)
         for r in choice["grid"]:
             print(f"overlap {r['overlap']:<7g} likelihood {r['likelihood']:<5g} recovery {r['recovery']:<6g} "
-                  f"iBLEU {r['ibleu']:5.2f} "
+                  f"brevity {r['brevity']:<6g} iBLEU {r['ibleu']:5.2f} "
                   f"BLEU-ref {r['bleu_ref']:.1f} BLEU-src {r['bleu_src']:.1f}")
         best = choice["best"]
         print(f"best: --rerank-overlap {best['overlap']:g} --rerank-likelihood {best['likelihood']:g} "
-              f"--rerank-recovery {best['recovery']:g} "
+              f"--rerank-recovery {best['recovery']:g} --rerank-brevity {best['brevity']:g} "
               f"(validation iBLEU {best['ibleu']:.2f})")
         choice = {"model": args.choose_rank, "samples": args.samples, "date": datetime.date.today().isoformat(),
                   **choice}
@@ -231,6 +241,7 @@ def main() -> None:
         groups = app_outputs(generator, sources, args.samples)
         config = generator.config
         recovery = f", recovery {config.rerank_recovery:g}" if config.rerank_recovery else ""
+        recovery += f", brevity {config.rerank_brevity:g}" if config.rerank_brevity else ""
         beam = f" decoded by beam search of {config.paraphrase_beam}" if config.paraphrase_beam else ""
         label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws{beam}, overlap "
                  f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{recovery})")

@@ -148,7 +148,7 @@ def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
 
 
 def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_tokenizer, tiny_config):
-    from textvae.apps.paraphrase import RankFeatures, rank
+    from textvae.apps.paraphrase import RankFeatures, brevity, rank
     from textvae.errors import ConfigError
 
     features = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=[1.0, 3.0])
@@ -157,6 +157,10 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     assert features.scores(likelihood=0.1) == pytest.approx([0.8, 0.5])  # so does what the model finds unlikely
     recovered = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=None, recovery=[4.0, 1.0])
     assert recovered.scores(recovery=0.1) == pytest.approx([0.5, 0.7])  # and losing what the input says
+    short = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=None, brevity=[0.5, 0.0])
+    assert short.scores(brevity=0.4) == pytest.approx([0.7, 0.8])  # and dropping part of it
+    assert brevity("why do people cry ?", "why do onions make people cry ?") == pytest.approx(2 / 7)
+    assert brevity("how do I cook rice well at home ?", "how do I cook rice ?") == 0.0  # longer is not penalised
     torch.manual_seed(0)
     model = TextVAE(tiny_config, word_tokenizer).eval()
     text, candidates = "the market fell", ["the market fell again", "prices went down", "stocks"]
@@ -172,5 +176,7 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     model.config = dataclasses.replace(model.config, rerank_likelihood=0.0, rerank_recovery=1e4)
     back = model.source_nll(text, candidates)
     assert rank(model, text, candidates) == [c for _, c in sorted(zip(back, candidates))]
+    model.config = dataclasses.replace(model.config, rerank_recovery=0.0, rerank_brevity=100.0)
+    assert rank(model, text, candidates)[-1] == "stocks"  # the one much shorter than the input goes last
     with pytest.raises(ConfigError, match="rerank_overlap must be >= 0"):
         dataclasses.replace(model.config, rerank_overlap=-1.0).validate()

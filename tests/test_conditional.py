@@ -77,17 +77,17 @@ def test_cvae_trains_on_pairs_saves_and_generates(tmp_path, prior, capsys):
     assert loaded.reply_decoding() == ("greedy", {})  # replies default to greedy decodes of each z
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "nucleus"),
                  "--reply-top-p", "0.9", "--rerank-overlap", "0.125", "--rerank-likelihood", "0.5",
-                 "--paraphrase-beam", "3"]) == 0
+                 "--paraphrase-beam", "3", "--rerank-brevity", "0.25"]) == 0
     nucleus = TextVAE.from_pretrained(tmp_path / "nucleus", device="cpu")
     assert (nucleus.config.rerank_overlap, nucleus.config.rerank_likelihood) == (0.125, 0.5)
-    assert nucleus.paraphrase_decoding() == ("beam", {"beam_size": 3})
+    assert nucleus.paraphrase_decoding() == ("beam", {"beam_size": 3}) and nucleus.config.rerank_brevity == 0.25
     assert len(nucleus.paraphrase("the market fell", n=2)) <= 2  # ranked with those weights
     assert nucleus.reply_decoding() == ("sample", {"top_p": 0.9})
     assert nucleus.reply_decoding("greedy") == ("greedy", {}) and nucleus.reply_decoding(top_p=0.5)[1] == {"top_p": 0.5}
     assert main(["respond", "--model", str(tmp_path / "nucleus"), "the market fell", "-n", "2", "--json"]) == 0
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"),
                  "--reply-top-p", "1.5"]) == 2 and not (tmp_path / "bad").exists()
-    for bad in (["--rerank-likelihood", "-1"], ["--paraphrase-beam", "-1"]):
+    for bad in (["--rerank-likelihood", "-1"], ["--paraphrase-beam", "-1"], ["--rerank-brevity", "-0.5"]):
         assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"), *bad]) == 2
         assert not (tmp_path / "bad").exists()
     assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(tsv), "--source-column", "0",

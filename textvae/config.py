@@ -166,7 +166,8 @@ class ModelConfig:
     paraphrase_beam: int = 0  # paraphrase(): each latent decoded greedily (0) or by beam search of this width
     rerank_overlap: float = 0.0  # paraphrase ranking: similarity - this * sentence-BLEU(candidate, input) / 100 ...
     rerank_likelihood: float = 0.0  # ... - this * the candidate's per-token NLL given the input (`candidate_nll`) ...
-    rerank_recovery: float = 0.0  # ... - this * the input's per-token NLL given the candidate (`source_nll`)
+    rerank_recovery: float = 0.0  # ... - this * the input's per-token NLL given the candidate (`source_nll`) ...
+    rerank_brevity: float = 0.0  # ... - this * how much shorter than the input the candidate is (1 - words ratio, >= 0)
     refine_steps: int = 0  # text_vae: Adam steps on z from mu towards a z decoded back as the input (models/refine.py)
     refine_lr: float = 0.1  # ... their learning rate
     refine_momentum: float = 0.9  # ... Adam's beta1 (less momentum: fewer steps overshoot)
@@ -193,7 +194,7 @@ class ModelConfig:
                 f"model.reply_top_p must be empty (greedy) or in (0, 1], got {self.reply_top_p}")
         require(self.paraphrase_oversample > 0, f"model.paraphrase_oversample must be > 0, got {self.paraphrase_oversample}")
         require(self.paraphrase_beam >= 0, f"model.paraphrase_beam must be >= 0 (0: greedy), got {self.paraphrase_beam}")
-        for name in ("rerank_overlap", "rerank_likelihood", "rerank_recovery"):
+        for name in ("rerank_overlap", "rerank_likelihood", "rerank_recovery", "rerank_brevity"):
             require(getattr(self, name) >= 0, f"model.{name} must be >= 0, got {getattr(self, name)}")
         require(self.refine_steps >= 0, f"model.refine_steps must be >= 0, got {self.refine_steps}")
         require(self.refine_lr > 0, f"model.refine_lr must be > 0, got {self.refine_lr}")

@@ -39,43 +39,54 @@ def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, st
     return candidates
 
 
+def brevity(candidate: str, text: str) -> float:
+    """How much shorter the candidate is than the input, in whitespace words: 1 - len(candidate) / len(text), 0 when
+    it is not shorter (a paraphrase that drops part of the input is shorter)."""
+    return max(0.0, 1.0 - len(candidate.split()) / max(1, len(text.split())))
+
+
 @dataclass
 class RankFeatures:
     """What ranking weighs, per candidate: similarity to the input (the model's NLU encoder), sentence-BLEU
     overlap with it (0-1), the per-token NLL of the candidate given the input and that of the input given the
-    candidate (each None when not needed)."""
+    candidate (each None when not needed), and how much shorter than the input it is (`brevity`)."""
 
     similarity: list[float]
     overlap: list[float]
     nll: list[float] | None
     recovery: list[float] | None = None
+    brevity: list[float] | None = None
 
     @classmethod
     def of(cls, model, text: str, candidates: list[str], with_nll: bool = True,
            with_recovery: bool = False) -> RankFeatures:
         return cls(cosine_to(model, text, candidates), [sentence_bleu(c, text) / 100 for c in candidates],
                    model.candidate_nll(text, candidates) if with_nll else None,
-                   model.source_nll(text, candidates) if with_recovery else None)
+                   model.source_nll(text, candidates) if with_recovery else None,
+                   [brevity(c, text) for c in candidates])
 
-    def scores(self, overlap: float = 0.0, likelihood: float = 0.0, recovery: float = 0.0) -> list[float]:
+    def scores(self, overlap: float = 0.0, likelihood: float = 0.0, recovery: float = 0.0,
+               brevity: float = 0.0) -> list[float]:
         """similarity - overlap * BLEU overlap - likelihood * NLL per token - recovery * the input's NLL per token
-        given the candidate, per candidate."""
+        given the candidate - brevity * how much shorter than the input it is, per candidate."""
         zeros = [0.0] * len(self.similarity)
         nll = self.nll if likelihood else zeros
         back = self.recovery if recovery else zeros
-        return [s - overlap * o - likelihood * x - recovery * r
-                for s, o, x, r in zip(self.similarity, self.overlap, nll, back)]
+        short = self.brevity if brevity else zeros
+        return [s - overlap * o - likelihood * x - recovery * r - brevity * b
+                for s, o, x, r, b in zip(self.similarity, self.overlap, nll, back, short)]
 
 
 def rank(model, text: str, candidates: list[str]) -> list[str]:
     """Candidates best first by the model's ranking weights (`config.rerank_overlap`, `config.rerank_likelihood`,
-    `config.rerank_recovery`; all 0: by similarity to the input alone)."""
+    `config.rerank_recovery`, `config.rerank_brevity`; all 0: by similarity to the input alone)."""
     if len(candidates) < 2:
         return candidates
     config = model.config
     features = RankFeatures.of(model, text, candidates, with_nll=config.rerank_likelihood > 0,
                                with_recovery=config.rerank_recovery > 0)
-    scores = features.scores(config.rerank_overlap, config.rerank_likelihood, config.rerank_recovery)
+    scores = features.scores(config.rerank_overlap, config.rerank_likelihood, config.rerank_recovery,
+                             config.rerank_brevity)
     return [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
 
 
@@ -88,7 +99,7 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
     model's default; a conditional VAE: z ~ p(z | input) scaled), each decoded as `strategy` asks (None: the model's
     default, greedy or beam search, `config.paraphrase_beam`), drops duplicates and the input, and
     (rerank=True) ranks the rest (`rank`: by similarity to the input, less the model's penalties on copying the
-    input's words and on candidates it finds unlikely for this input). With
+    input's words, on candidates it finds unlikely for this input and on candidates shorter than it). With
     `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself
     around its posterior), it draws again at 1.5x and then 2.25x the scale.
     """

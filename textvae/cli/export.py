@@ -1,6 +1,7 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
-[--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W] [--refine-steps N]
-[--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--paraphrase-center C] [--license ID] [--dataset NAME]"""
+[--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
+[--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W]
+[--paraphrase-center C] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def add_parser(sub) -> None:
                    help="paraphrase ranking: weight of the penalty on a candidate's per-token NLL given the input")
     p.add_argument("--rerank-recovery", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on the input's per-token NLL given a candidate")
+    p.add_argument("--rerank-brevity", type=float, default=None,
+                   help="paraphrase ranking: weight of the penalty on candidates shorter than the input (in words)")
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
@@ -58,7 +61,7 @@ def run(args) -> int:
     model = TextVAE.from_pretrained(args.model, device="cpu")
     given = {"paraphrase_scale": args.paraphrase_scale, "reply_top_p": args.reply_top_p,
              "rerank_overlap": args.rerank_overlap, "rerank_likelihood": args.rerank_likelihood,
-             "rerank_recovery": args.rerank_recovery,
+             "rerank_recovery": args.rerank_recovery, "rerank_brevity": args.rerank_brevity,
              "paraphrase_oversample": args.paraphrase_oversample, "paraphrase_beam": args.paraphrase_beam,
              "refine_steps": args.refine_steps,
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,

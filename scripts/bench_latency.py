@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from benchkit.fidelity import draws_described
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, update_section
 from textvae import TextVAE
@@ -36,13 +37,6 @@ def median_ms(fn, repeats: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
-
-
-def paraphrase_decoding(model: TextVAE, n: int) -> str:
-    """How `model.paraphrase(text, n)` draws its candidates, in words."""
-    strategy, options = model.paraphrase_decoding()
-    how = f"beam search of {options['beam_size']}" if strategy == "beam" else strategy
-    return f"{n * model.config.paraphrase_oversample} draws decoded by {how}, dedupe, rerank"
 
 
 def main() -> None:
@@ -67,9 +61,9 @@ def main() -> None:
     tasks = {
         f"encode ({steps} refinement steps, the model's default) + decode 10 samples (greedy)": ten_samples,
         **({"encode without refinement + decode 10 samples (greedy)": lambda: ten_samples(0)} if steps else {}),
-        f"paraphrase(n=10): {10 * model.config.paraphrase_oversample} draws, dedupe, rerank":
+        f"paraphrase(n=10): {draws_described(model, 10)}, dedupe, rerank":
             lambda: model.paraphrase(SENTENCE, n=10),
-        f"supervised paraphraser, paraphrase(n=5): {paraphrase_decoding(paraphraser, 5)}":
+        f"supervised paraphraser, paraphrase(n=5): {draws_described(paraphraser, 5)}, dedupe, rerank":
             lambda: paraphraser.paraphrase(SENTENCE, n=5),
         "respond(n=5), dialogue model": lambda: dialogue.respond(TURN, n=5),
     }

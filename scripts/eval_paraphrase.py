@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from benchkit.corpora import unseen_among, unseen_mask
-from benchkit.fidelity import generate
+from benchkit.fidelity import draws_described, generate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
 from textvae import TextVAE
@@ -240,11 +240,10 @@ def main() -> None:
         start = time.perf_counter()
         groups = app_outputs(generator, sources, args.samples)
         config = generator.config
-        recovery = f", recovery {config.rerank_recovery:g}" if config.rerank_recovery else ""
-        recovery += f", brevity {config.rerank_brevity:g}" if config.rerank_brevity else ""
-        beam = f" decoded by beam search of {config.paraphrase_beam}" if config.paraphrase_beam else ""
-        label = (f"{label}, paraphrase() ranked ({args.samples * config.paraphrase_oversample} draws{beam}, overlap "
-                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{recovery})")
+        optional = "".join(f", {name} {getattr(config, f'rerank_{name}'):g}" for name in ("recovery", "brevity")
+                           if getattr(config, f"rerank_{name}"))
+        label = (f"{label}, paraphrase() ranked ({draws_described(generator, args.samples)}, overlap "
+                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{optional})")
         rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, parts)
         print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))

@@ -52,6 +52,14 @@ def reconstruct_and_paraphrase(model: TextVAE, inputs: list[str], samples: int,
     return recons, [model.paraphrase(text, n=samples, scale=scale) for text in inputs]
 
 
+def draws_described(model: TextVAE, n: int) -> str:
+    """How `model.paraphrase(text, n)` draws its candidates, in words: "30 draws" or "30 draws decoded by beam search
+    of 4"."""
+    strategy, options = model.paraphrase_decoding()
+    how = f" decoded by beam search of {options['beam_size']}" if strategy == "beam" else ""
+    return f"{n * model.config.paraphrase_oversample} draws{how}"
+
+
 def exact_rate(outputs: list[str], inputs: list[str]) -> float:
     """Percentage of outputs equal to their input after `normalize`."""
     return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)

@@ -56,6 +56,21 @@ def test_forward_samples_equals_the_tiled_batch(decoder):
     decoder.eval()
 
 
+@pytest.mark.parametrize("decoder", decoders()[:3], ids=["gru", "gru-tied", "transformer"])
+def test_a_latent_reader_gives_the_forward_pass_for_each_new_z_and_its_gradient(decoder):
+    """Latent refinement reads the same texts with one z after another: the states and d/dz equal the full pass's."""
+    ids = torch.randint(4, V, (3, 7))
+    read = decoder.latent_reader(ids)
+    for _ in range(2):
+        z = torch.randn(3, D, requires_grad=True)
+        states, full = read(z), decoder(ids, z)
+        assert torch.allclose(states, full, atol=1e-5)
+        weights = torch.randn_like(full)
+        (grad,) = torch.autograd.grad((states * weights).sum(), z)
+        (full_grad,) = torch.autograd.grad((full * weights).sum(), z)
+        assert torch.allclose(grad, full_grad, atol=1e-4)
+
+
 @pytest.mark.parametrize("decoder", decoders(), ids=["gru", "gru-tied", "transformer", "transformer-lm"])
 @pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
 def test_strategies_respect_max_length(decoder, strategy):

@@ -8,7 +8,7 @@ import torch
 from textvae import TextVAE
 from textvae.config import ModelConfig
 from textvae.errors import ConfigError, TextVAEError
-from textvae.models.refine import Refinement, refine_posterior
+from textvae.models.refine import Refinement, output_nll, refine_posterior
 
 
 def build(config, tokenizer, **changes) -> TextVAE:
@@ -66,10 +66,11 @@ def test_the_anchor_holds_z_near_the_encoders_posterior(tiny_config, word_tokeni
 
 
 def test_refinement_is_saved_with_the_model(tiny_config, word_tokenizer, ptb_texts, tmp_path):
-    model = build(tiny_config, word_tokenizer, refine_steps=4, refine_lr=0.2, refine_anchor=0.5, refine_momentum=0.5)
+    model = build(tiny_config, word_tokenizer, refine_steps=4, refine_lr=0.2, refine_anchor=0.5, refine_momentum=0.5,
+                  refine_early_stop=True)
     model.save_pretrained(tmp_path / "m")
     loaded = TextVAE.from_pretrained(tmp_path / "m")
-    assert Refinement.of(loaded.config) == Refinement(4, 0.2, 0.5, 0.5)
+    assert Refinement.of(loaded.config) == Refinement(4, 0.2, 0.5, 0.5, early_stop=True)
     assert torch.allclose(loaded.encode(ptb_texts[:2])[0], model.encode(ptb_texts[:2])[0], atol=1e-5)
 
 
@@ -123,3 +124,48 @@ def test_refining_sets_the_steps_and_refuses_what_the_model_cannot_do(tiny_confi
     language_model = build(tiny_config, word_tokenizer, encoder="none")
     with pytest.raises(ConfigError, match="needs model.type: text_vae with a latent"):
         language_model.refining(2)
+
+
+def memorized(config, tokenizer, texts: list[str]) -> TextVAE:
+    """A tiny model trained until its decoder reproduces `texts` from the encoder's means."""
+    model = build(config, tokenizer).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batch = model.make_batch(texts)
+    for _ in range(150):
+        optimizer.zero_grad()
+        model.reconstruction_nll(batch, model.posterior(batch).mu).sum().backward()
+        optimizer.step()
+    return model.eval()
+
+
+def test_early_stop_keeps_a_reproduced_text_where_it_is_and_refines_the_others(tiny_config, word_tokenizer):
+    texts = ["the market fell", "stocks rose sharply", "he said"]
+    model = memorized(tiny_config, word_tokenizer, texts)
+    mu = model.encode(texts, refine_steps=0)[0]
+    assert model.decode(mu) == texts
+    stopped = dataclasses.replace(model.config, refine_steps=5, refine_early_stop=True)
+    model.config = stopped
+    assert torch.equal(model.encode(texts)[0], mu)  # every text is reproduced: no step is taken
+    other = "the company said it would sell its stake"
+    assert model.decode(model.encode([other], refine_steps=0)[0]) != [other]
+    together = model.encode(texts + [other])[0]
+    assert torch.allclose(together[:3], mu, atol=1e-5)
+    model.config = dataclasses.replace(stopped, refine_early_stop=False)
+    assert torch.allclose(together[3], model.encode([other])[0], atol=1e-5)  # never reproduced: every step runs
+    assert not torch.allclose(model.encode(texts)[0], mu)  # without early stop the reproduced texts move too
+
+
+def test_the_refinements_output_layer_agrees_with_the_float_one(tiny_config, word_tokenizer, ptb_texts):
+    model = build(tiny_config, word_tokenizer)
+    batch = model.make_batch(ptb_texts[:4])
+    z = model.encode(ptb_texts[:4], refine_steps=0)[0].requires_grad_(True)
+    states, targets, position = model.reconstruction_states(batch)(z)
+    nll, argmax = output_nll(model, states, targets)
+    logits = model.decoder.output(states)
+    exact = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    assert torch.allclose(nll, exact, atol=1e-2) and torch.equal(argmax, logits.argmax(-1) == targets)
+    (grad,) = torch.autograd.grad(nll.sum(), z, retain_graph=True)
+    (exact_grad,) = torch.autograd.grad(exact.sum(), z)
+    assert torch.allclose(grad, exact_grad, atol=1e-2 * exact_grad.abs().max().item())
+    assert model.reconstruction_nll(batch, z.detach()).allclose(
+        torch.zeros(4).index_add(0, position // batch["target_ids"].shape[1], exact.detach()), atol=1e-4)

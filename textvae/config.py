@@ -172,6 +172,7 @@ class ModelConfig:
     refine_lr: float = 0.1  # ... their learning rate
     refine_momentum: float = 0.9  # ... Adam's beta1 (less momentum: fewer steps overshoot)
     refine_anchor: float = 0.0  # ... weight of the pull towards the encoder's posterior (-log q(z|x))
+    refine_early_stop: bool = False  # ... a text stops once the greedy decode of its z is the text
     paraphrase_center: float = 1.0  # samples are centered this far from the encoder's mean (0) to the refined one (1)
     vocab_size: int = 0  # set from the tokenizer when the model is built
 

@@ -1,9 +1,11 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
-[--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W]
+[--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
 [--paraphrase-center C] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
+
+import argparse
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
 
@@ -31,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--refine-momentum", type=float, default=None, help="the refinement's momentum (Adam's beta1)")
     p.add_argument("--refine-anchor", type=float, default=None,
                    help="the refinement's pull towards the encoder's posterior (0: none)")
+    p.add_argument("--refine-early-stop", action=argparse.BooleanOptionalAction, default=None,
+                   help="the refinement stops for a text once the greedy decode of its z is the text")
     p.add_argument("--paraphrase-center", type=float, default=None,
                    help="a refining VAE's samples are centered this far from the encoder's mean (0) to the refined one (1)")
     p.add_argument("--rerank-overlap", type=float, default=None,
@@ -65,6 +69,7 @@ def run(args) -> int:
              "paraphrase_oversample": args.paraphrase_oversample, "paraphrase_beam": args.paraphrase_beam,
              "refine_steps": args.refine_steps,
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
+             "refine_early_stop": args.refine_early_stop,
              "paraphrase_center": args.paraphrase_center}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)

@@ -1,9 +1,10 @@
 """Int8 weights for decoding on the CPU: the matrices a GRU decoder's step reads, quantized per output channel,
-with activations quantized per call (dynamic quantization, PyTorch's fbgemm / qnnpack kernels).
+with activations quantized per call (dynamic quantization, PyTorch's fbgemm / qnnpack kernels; the copies
+are cached as textvae.fastcpu.packed caches them).
 
 A decoding step of a small decoder is bound by reading its weights from memory (a batch of a few rows), so
 reading a quarter of the bytes is what makes it faster. Training and scoring never see these copies: they
-run on the float weights, and an int8 copy is rebuilt whenever the weight it copies changes.
+run on the float weights.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from textvae.fastcpu.packed import PackedWeights
+
 CHANNEL_LEVELS = 127  # symmetric int8: a channel's largest absolute weight maps to 127
 
 
@@ -21,33 +24,22 @@ def int8_available(device: torch.device) -> bool:
     return device.type == "cpu" and any(engine != "none" for engine in torch.backends.quantized.supported_engines)
 
 
-def _pack(weight: Tensor, bias: Tensor | None):
-    """`weight` (out, in) as per-channel int8, packed with its float bias for the quantized linear kernel."""
-    weight = weight.detach().float()
-    scale = (weight.abs().amax(dim=1) / CHANNEL_LEVELS).clamp_min(1e-8).double()
-    zero = torch.zeros(weight.shape[0], dtype=torch.long)
-    with warnings.catch_warnings():  # torch announces a move of quantized tensors to torchao; the kernels stay
-        warnings.simplefilter("ignore", UserWarning)
-        quantized = torch.quantize_per_channel(weight, scale, zero, 0, torch.qint8)
-    return torch.ops.quantized.linear_prepack(quantized, None if bias is None else bias.detach().float())
+class Int8Weights(PackedWeights):
+    """Int8 copies of float weight matrices (textvae.fastcpu.packed: made on first use, remade when changed)."""
 
-
-class Int8Weights:
-    """Int8 copies of float weight matrices, each made on first use and remade when its weight (or bias) has
-    changed since (a new tensor, or an in-place update: the tensor's version counter)."""
-
-    def __init__(self) -> None:
-        self._packed: dict[int, tuple[tuple, object]] = {}
+    def _pack(self, weight: Tensor, bias: Tensor | None):
+        """`weight` (out, in) as per-channel int8, packed with its float bias for the quantized linear kernel."""
+        scale = (weight.abs().amax(dim=1) / CHANNEL_LEVELS).clamp_min(1e-8).double()
+        zero = torch.zeros(weight.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():  # torch announces a move of quantized tensors to torchao; the kernels stay
+            warnings.simplefilter("ignore", UserWarning)
+            quantized = torch.quantize_per_channel(weight, scale, zero, 0, torch.qint8)
+        return torch.ops.quantized.linear_prepack(quantized, bias)
 
     def linear(self, x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         """x @ weight.T + bias with `weight` in int8 (x: (..., in), float32 out)."""
-        stamp = (weight.data_ptr(), weight._version, None if bias is None else (bias.data_ptr(), bias._version))
-        entry = self._packed.get(id(weight))
-        if entry is None or entry[0] != stamp:
-            entry = (stamp, _pack(weight, bias))
-            self._packed[id(weight)] = entry
         # reduce_range: 7-bit activations, which fbgemm's int8 products need to stay exact on AVX2
-        return torch.ops.quantized.linear_dynamic(x.float().contiguous(), entry[1], True)
+        return torch.ops.quantized.linear_dynamic(x.float().contiguous(), self.packed(weight, bias), True)
 
     def gru_step(self, rnn: nn.GRU, x: Tensor, hidden: Tensor) -> Tensor:
         """One time step of `rnn` in evaluation mode: x (B, input), hidden (layers, B, H) -> new hidden (layers, B, H);

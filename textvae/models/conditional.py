@@ -22,7 +22,8 @@ from textvae.errors import TextVAEError, require_count
 from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
-from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head, per_example
+from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
+from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.copy import copy_probability, mixture_log_prob
 from textvae.nlu import PosteriorHead, build_encoder

@@ -7,37 +7,51 @@ that the decoder turns back into the sentence. Refinement minimizes
     -log p(x | z) + anchor * 1/2 * sum(((z - mu) / sigma)^2)
 
 over z with Adam, starting at μ, the encoder's σ kept: the decoder's own view of the sentence, held near the
-encoder's (anchor > 0) or limited by the number of steps alone (anchor 0). Each text's z is optimized on its
-own terms (the loss is a sum over texts and Adam scales each coordinate separately), so the result does not
-depend on which texts share a batch. The decoder's weights take no gradient.
+encoder's (anchor > 0) or limited by the number of steps alone (anchor 0). With `early_stop` a text stops as
+soon as each of its tokens is the decoder's most likely one given the tokens before it (the greedy decode of
+its z is then the text), which spares the steps that would only make a reproduced text more likely. Each
+text's z is optimized on its own terms (the loss is a sum over texts, Adam scales each coordinate
+separately, and a stopped text keeps its z), so the result does not depend on which texts share a batch.
+
+The decoder's weights take no gradient. Each step runs the decoder forward and back on the same texts: the
+part of the decoder that does not depend on z is formed once (`Decoder.latent_reader`), and on a CPU the
+vocabulary-sized output layer reads float16 copies of its weights (`output_nll`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 
+from textvae.fastcpu.float16 import float16_available
 from textvae.latent import DiagonalGaussian
+from textvae.models.token_nll import per_example
+
+FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})  # where torch's one-kernel Adam step runs
 
 
 @dataclass(frozen=True)
 class Refinement:
-    """How many Adam steps, at which learning rate, how strongly z is held near the encoder's posterior, and
-    Adam's momentum (beta1)."""
+    """How many Adam steps, at which learning rate, how strongly z is held near the encoder's posterior, Adam's
+    momentum (beta1), and whether a text stops once the decoder reproduces it."""
 
     steps: int = 0
     lr: float = 0.1
     anchor: float = 0.0
     momentum: float = 0.9
+    early_stop: bool = False
 
     @classmethod
     def of(cls, config) -> Refinement:
-        """The refinement a model config asks for (`refine_steps`, `refine_lr`, `refine_anchor`, `refine_momentum`)."""
-        return cls(config.refine_steps, config.refine_lr, config.refine_anchor, config.refine_momentum)
+        """The refinement a model config asks for (`refine_steps`, `refine_lr`, `refine_anchor`, `refine_momentum`,
+        `refine_early_stop`)."""
+        return cls(config.refine_steps, config.refine_lr, config.refine_anchor, config.refine_momentum,
+                   config.refine_early_stop)
 
 
 @contextmanager
@@ -54,20 +68,70 @@ def frozen(module: nn.Module) -> Iterator[None]:
             parameter.requires_grad_(True)
 
 
+class _OutputNLL(torch.autograd.Function):
+    """states (N, E) of the output layer, targets (N,) -> each target's NLL, and whether it is the layer's argmax
+    (no gradient); `linear` forms the logits and `linear_t` the states' gradient from the logits'."""
+
+    @staticmethod
+    def forward(ctx, states: Tensor, targets: Tensor, linear: Callable, linear_t: Callable) -> tuple[Tensor, Tensor]:
+        logits = linear(states)
+        lse = logits.logsumexp(-1)
+        nll = lse - logits.gather(1, targets[:, None]).squeeze(1)
+        argmax = logits.argmax(-1) == targets
+        ctx.mark_non_differentiable(argmax)
+        ctx.save_for_backward(logits, lse, targets)
+        ctx.linear_t = linear_t
+        return nll, argmax
+
+    @staticmethod
+    def backward(ctx, grad_nll: Tensor, _):
+        logits, lse, targets = ctx.saved_tensors
+        grad = (logits - lse[:, None]).exp_()  # softmax - onehot, scaled by the NLL's gradient
+        grad[torch.arange(targets.shape[0], device=grad.device), targets] -= 1.0
+        return ctx.linear_t(grad.mul_(grad_nll[:, None])), None, None, None
+
+
+def output_nll(model, states: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The decoder's output layer on `states` (N, E): each target's NLL and whether it is the argmax. On a CPU
+    with fbgemm the layer reads float16 copies of its weights (textvae.fastcpu.float16, cached on the model):
+    the matmuls of a few rows by the vocabulary run several times faster than in float32."""
+    output = model.decoder.output
+    if float16_available(states.device):
+        weights = model.float16_weights
+        return _OutputNLL.apply(states, targets, lambda x: weights.linear(x, output.weight, output.bias),
+                                lambda g: weights.linear_t(g, output.weight))
+    weight, bias = output.weight.detach(), output.bias.detach()
+    return _OutputNLL.apply(states.float(), targets, lambda x: F.linear(x, weight, bias), lambda g: g @ weight)
+
+
 def refine_posterior(model, batch: dict, posterior: DiagonalGaussian, refinement: Refinement) -> DiagonalGaussian:
-    """The posterior with its mean refined for this batch of texts (`model.reconstruction_nll` reads them)."""
+    """The posterior with its mean refined for this batch of texts (`model.reconstruction_states` reads them)."""
     mu, logvar = posterior.mu.detach(), posterior.logvar.detach()
     if refinement.steps == 0:
         return DiagonalGaussian(mu, logvar)
     z = mu.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([z], lr=refinement.lr, betas=(refinement.momentum, 0.999))
+    optimizer = torch.optim.Adam([z], lr=refinement.lr, betas=(refinement.momentum, 0.999),
+                                 fused=z.device.type in FUSED_ADAM_DEVICES)
     precision = torch.exp(-logvar)
+    shape = batch["target_ids"].shape
+    active = torch.ones(shape[0], dtype=torch.bool, device=z.device)
     with torch.enable_grad(), frozen(model):
+        read = model.reconstruction_states(batch)
         for _ in range(refinement.steps):
-            loss = model.reconstruction_nll(batch, z).sum()
+            states, targets, position = read(z)
+            token_nll, argmax = output_nll(model, states, targets)
+            if refinement.early_stop:
+                misses = per_example((~argmax).float(), position, shape)
+                active &= misses > 0  # a text whose every token is the argmax: its greedy decode is the text
+                if not active.any():
+                    break
+            loss = per_example(token_nll, position, shape)
             if refinement.anchor:
-                loss = loss + refinement.anchor * 0.5 * ((z - mu).pow(2) * precision).sum()
-            (z.grad,) = torch.autograd.grad(loss, z)
+                loss = loss + refinement.anchor * 0.5 * ((z - mu).pow(2) * precision).sum(1)
+            (z.grad,) = torch.autograd.grad(loss[active].sum(), z)
+            stopped = None if active.all() else z.detach()[~active]
             optimizer.step()
+            if stopped is not None:
+                with torch.no_grad():
+                    z[~active] = stopped  # Adam's momentum would carry a stopped text on
     return DiagonalGaussian(z.detach(), logvar)
-

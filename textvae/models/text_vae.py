@@ -20,6 +20,7 @@ from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
 from textvae.errors import CheckpointError, TextVAEError, require_count
 from textvae.eval_mode import evaluating
+from textvae.fastcpu.float16 import Float16Weights
 from textvae.fastcpu.int8 import Int8Weights, int8_available
 from textvae.fastcpu.output_loss import linear_cross_entropy
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
@@ -27,6 +28,7 @@ from textvae.latent import DiagonalGaussian
 from textvae.model_card import CARD_FILE, write_model_card
 from textvae.models.refine import Refinement, refine_posterior
 from textvae.models.registry import MODELS, default_model_path
+from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
@@ -54,12 +56,6 @@ def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
     return nn.Linear(latent_dim, config.vocab_size) if config.bow_weight and latent_dim else None
 
 
-def per_example(token_nll: Tensor, position: Tensor, shape: torch.Size) -> Tensor:
-    """Token NLLs at positions row * T + step of a (B, T) batch -> their sum per row (B,)."""
-    total = torch.zeros(shape[0], dtype=token_nll.dtype, device=token_nll.device)
-    return total.index_add(0, position // shape[1], token_nll)
-
-
 @MODELS.register("text_vae")
 class TextVAE(nn.Module):
     config_class = ModelConfig
@@ -81,6 +77,7 @@ class TextVAE(nn.Module):
         self.bow_head = bag_of_words_head(self.config, latent_dim)
         if self.config.share_embeddings:  # one table, registered under both (saved as two equal tensors)
             self.encoder.embedding = self.decoder.embedding
+        self.float16_weights = Float16Weights()  # the output layer's copies that latent refinement reads on a CPU
 
     # ---- properties -------------------------------------------------------------------------
     @property
@@ -120,6 +117,13 @@ class TextVAE(nn.Module):
         inputs = batch["input_ids"] if input_ids is None else input_ids
         return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"])
 
+    def reconstruction_states(self, batch: dict) -> Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]:
+        """z (B, D) -> what the output layer reads for every real token of the batch's texts (N, E), the tokens
+        (N,), and their positions row * T + step in the (B, T) targets: latent refinement scores them for one
+        z after another (`Decoder.latent_reader`)."""
+        read = self.decoder.latent_reader(batch["input_ids"])
+        return lambda z: self._real_tokens(read(z), batch["target_ids"])
+
     def samples_reconstruction_nll(self, batch: dict, z: Tensor) -> Tensor:
         """-log p(x|z_k) for K latent samples per example: z (K, B, D) -> (K, B). Equal to
         `reconstruction_nll` on the batch tiled K times; the decoder shares what does not depend on z."""
@@ -136,9 +140,9 @@ class TextVAE(nn.Module):
         real = (targets != PAD) & (targets != EOS)
         return -(log_probs.gather(1, targets) * real).sum(1)
 
-    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
-        output layer, and its position row * T + step in `targets`.
+    def _real_tokens(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Decoder states (B, T, H) and targets (B, T) -> the states and targets of the real (non-padding) tokens,
+        and their positions row * T + step in `targets`.
 
         Real tokens are gathered in the states' memory order: a GRU's states are a batch-first view of
         time-major memory, and gathering them time-major spares a (B, T, H) copy."""
@@ -147,10 +151,15 @@ class TextVAE(nn.Module):
         flat = (hidden.transpose(0, 1) if time_major else hidden).flatten(0, 1)
         flat_targets = (targets.t() if time_major else targets).flatten()
         real = (flat_targets != PAD).nonzero().squeeze(1)
+        position = (real % rows) * steps + real // rows if time_major else real
+        return flat.index_select(0, real), flat_targets.index_select(0, real), position
+
+    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
+        output layer, and its position row * T + step in `targets`."""
+        states, real_targets, position = self._real_tokens(hidden, targets)
         output = self.decoder.output
-        token_nll = linear_cross_entropy(flat.index_select(0, real), output.weight, output.bias,
-                                         flat_targets.index_select(0, real))
-        return token_nll, (real % rows) * steps + real // rows if time_major else real
+        return linear_cross_entropy(states, output.weight, output.bias, real_targets), position
 
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
         """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""

@@ -15,6 +15,8 @@ True at real tokens}; decoding puts the same entries into the state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import Tensor, nn
 
 from textvae.fastcpu.int8 import Int8Weights
@@ -36,6 +38,11 @@ class Decoder(nn.Module):
         """K latent samples per text: input_ids (B, T), z (K, B, D) -> hidden (K * B, T, H), row k * B + b
         decoding text b with z[k, b]."""
         return self.forward(input_ids.repeat(z.shape[0], 1), z.flatten(0, 1))
+
+    def latent_reader(self, input_ids: Tensor) -> Callable[[Tensor], Tensor]:
+        """z (B, D) -> hidden (B, T, H) for these input_ids, called again and again with new latents (latent
+        refinement): a decoder may form what does not depend on z once, here."""
+        return lambda z: self.forward(input_ids, z)
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:  # pragma: no cover - interface
         raise NotImplementedError

@@ -4,6 +4,8 @@ copy the source's tokens (`model.copy`, textvae.nlg.copy)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -96,15 +98,37 @@ class GRUDecoder(Decoder):
         embedding part, formed once per text, and the z part, once per sample (constant over time), so
         an importance-weighted pass projects B rather than K * B sequences. In training mode (dropout
         masks differ per row), and where nn.GRU's kernel runs the GRU (CUDA), it tiles, as the base class does."""
-        if self.training or self.attention is not None or not self.latent_dim or runs_fused_gru(input_ids.device):
+        if not self._splits_latent(input_ids.device):
             return super().forward_samples(input_ids, z)
-        samples, batch, latent = z.shape
-        flat_z = z.flatten(0, 1)
+        return self._from_text_gates(self._text_gates(input_ids), self._z_weight(), z.flatten(0, 1))
+
+    def latent_reader(self, input_ids: Tensor) -> Callable[[Tensor], Tensor]:
+        """z (B, D) -> hidden (B, T, H) for these input_ids, the embedding part of the first layer's input
+        projection formed once for every z (as in `forward_samples`)."""
+        if not self._splits_latent(input_ids.device):
+            return super().latent_reader(input_ids)
+        text_gates, z_weight = self._text_gates(input_ids), self._z_weight()
+        return lambda z: self._from_text_gates(text_gates, z_weight, z)
+
+    def _splits_latent(self, device: torch.device) -> bool:
+        """Whether the first layer's input projection may be split into a text part and a z part."""
+        return not self.training and self.attention is None and bool(self.latent_dim) and not runs_fused_gru(device)
+
+    def _text_gates(self, input_ids: Tensor) -> Tensor:
+        """The embedding part of the first layer's input projection, bias included: (T, B, 3H)."""
         w_ih, b_ih = self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
-        text_part = F.linear(self.embedding(input_ids), w_ih[:, :-latent], b_ih).transpose(0, 1)  # (T, B, 3H)
-        z_part = F.linear(flat_z.to(text_part.dtype), w_ih[:, -latent:])  # (K * B, 3H), row k * B + b
-        h0 = self._initial_hidden(flat_z, samples * batch, input_ids.device).float()
-        out, _ = gru_layers(self.rnn, None, h0, first_gates=(text_part, z_part))  # summed inside the loop
+        return F.linear(self.embedding(input_ids), w_ih[:, :-self.latent_dim], b_ih).transpose(0, 1)
+
+    def _z_weight(self) -> Tensor:
+        """The z part of the first layer's input projection (3H, D), contiguous (a column slice is not, and the
+        matmul would copy it at every call)."""
+        return self.rnn.weight_ih_l0[:, -self.latent_dim:].contiguous()
+
+    def _from_text_gates(self, text_gates: Tensor, z_weight: Tensor, z: Tensor) -> Tensor:
+        """Hidden states (N, T, H) for latents z (N, D), row n reading text n % B of text_gates (T, B, 3H)."""
+        z_gates = F.linear(z.to(text_gates.dtype), z_weight)  # (N, 3H)
+        h0 = self._initial_hidden(z, z.shape[0], z.device).float()
+        out, _ = gru_layers(self.rnn, None, h0, first_gates=(text_gates, z_gates))  # summed inside the loop
         return self._features(out, None)
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:

@@ -20,12 +20,13 @@ import time
 import torch
 
 from benchkit.corpora import qqp_unseen
-from benchkit.fidelity import describe_refinement, draws_described
+from benchkit.fidelity import draws_described
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import command_line, update_section
 from textvae import TextVAE
 from textvae.fastcpu.machine import machine_info
 from textvae.latent import DiagonalGaussian
+from textvae.models.refine import Refinement
 from textvae.models.registry import DEFAULT_DIALOGUE, DEFAULT_PARAPHRASER, default_model_path
 
 RESULTS = RESULTS_DIR / "latency.json"
@@ -67,7 +68,7 @@ def main() -> None:
 
     unseen = qqp_unseen(QQP, args.unseen)[0]
     steps = model.config.refine_steps
-    refined = f"encode ({describe_refinement(model)}, the model's default) + decode 10 samples (greedy)"
+    refined = f"encode ({Refinement.of(model.config).describe()}, the model's default) + decode 10 samples (greedy)"
     tasks = {
         refined: ten_samples,
         f"{refined}, median over {len(unseen)} unseen QQP questions": lambda: statistics.median(

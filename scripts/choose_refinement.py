@@ -28,12 +28,13 @@ from pathlib import Path
 import torch
 
 from benchkit.corpora import held_out_texts
-from benchkit.fidelity import describe_refinement, evaluate_set
+from benchkit.fidelity import evaluate_set
 from benchkit.judges import embed
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
 from textvae import TextVAE
 from textvae.fastcpu.machine import machine_info
+from textvae.models.refine import Refinement
 from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "refinement_choice.json"
@@ -85,7 +86,7 @@ def centers(model: TextVAE, judge, texts: list[str], vecs, args) -> None:
                f"export --paraphrase-center {chosen['center']:g} --paraphrase-scale {chosen['scale']:g}`)." if chosen
                else "No center and scale met the bound.")
     update_section("refinement_center", "Choosing the sample center and scale (validation)",
-                   f"{center_table(rows)}\n\nModel `{args.model}` ({describe_refinement(model)}; rate "
+                   f"{center_table(rows)}\n\nModel `{args.model}` ({Refinement.of(model.config).describe()}; rate "
                    f"{model.config.refine_lr:g}), {len(texts)} held-out validation texts of `{args.run or args.model}`, "
                    f"{machine['label']}. {verdict}", command_line())
 

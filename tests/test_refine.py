@@ -169,3 +169,9 @@ def test_the_refinements_output_layer_agrees_with_the_float_one(tiny_config, wor
     assert torch.allclose(grad, exact_grad, atol=1e-2 * exact_grad.abs().max().item())
     assert model.reconstruction_nll(batch, z.detach()).allclose(
         torch.zeros(4).index_add(0, position // batch["target_ids"].shape[1], exact.detach()), atol=1e-4)
+
+
+def test_a_refinement_says_what_it_does():
+    assert Refinement().describe() == "no refinement"
+    assert Refinement(20).describe() == "20 refinement steps"
+    assert Refinement(20, early_stop=True).describe() == "up to 20 refinement steps, stopping once the text is reproduced"

@@ -60,17 +60,6 @@ def draws_described(model: TextVAE, n: int) -> str:
     return f"{n * model.config.paraphrase_oversample} draws{how}"
 
 
-def describe_refinement(model: TextVAE) -> str:
-    """A model's latent refinement in words: "20 refinement steps", "up to 20 refinement steps, stopping once the
-    text is reproduced" or "no refinement"."""
-    steps = model.config.refine_steps
-    if not steps:
-        return "no refinement"
-    if model.config.refine_early_stop:
-        return f"up to {steps} refinement steps, stopping once the text is reproduced"
-    return f"{steps} refinement steps"
-
-
 def exact_rate(outputs: list[str], inputs: list[str]) -> float:
     """Percentage of outputs equal to their input after `normalize`."""
     return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)

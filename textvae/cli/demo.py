@@ -31,6 +31,7 @@ def run(args) -> int:
     from textvae import TextVAE
     from textvae.apps import contrast
     from textvae.cli.contrast import format_contrast
+    from textvae.models.refine import Refinement
     from textvae.models.registry import DEFAULT_AE, DEFAULT_DIALOGUE, DEFAULT_PARAPHRASER, default_model_path
 
     torch.manual_seed(args.seed)
@@ -41,7 +42,8 @@ def run(args) -> int:
     dialogue = TextVAE.from_pretrained(args.dialogue_model or default_model_path(DEFAULT_DIALOGUE), device="cpu")
     print(f"== Paraphrases: decode z = mu + S * sigma * eps around each sentence's posterior (S = "
           f"{vae.paraphrase_scale():g}; sentences no model was trained on) ==")
-    mean = f"mu after {vae.config.refine_steps} refinement steps" if vae.config.refine_steps else "mu"
+    refinement = Refinement.of(vae.config)
+    mean = f"mu after {refinement.describe()}" if refinement.steps else "mu"
     for text in EXAMPLES:
         print(f"{text}")
         print(f"    = {vae.reconstruct([text])[0]}    (the decode of {mean})")

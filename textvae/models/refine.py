@@ -53,6 +53,15 @@ class Refinement:
         return cls(config.refine_steps, config.refine_lr, config.refine_anchor, config.refine_momentum,
                    config.refine_early_stop)
 
+    def describe(self) -> str:
+        """In words: "20 refinement steps", "up to 20 refinement steps, stopping once the text is reproduced" or
+        "no refinement"."""
+        if not self.steps:
+            return "no refinement"
+        if self.early_stop:
+            return f"up to {self.steps} refinement steps, stopping once the text is reproduced"
+        return f"{self.steps} refinement steps"
+
 
 @contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:

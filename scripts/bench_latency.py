@@ -16,6 +16,7 @@ import functools
 import json
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -69,25 +70,32 @@ def main() -> None:
     unseen = qqp_unseen(QQP, args.unseen)[0]
     steps = model.config.refine_steps
     refined = f"encode ({Refinement.of(model.config).describe()}, the model's default) + decode 10 samples (greedy)"
-    tasks = {
-        refined: ten_samples,
-        f"{refined}, median over {len(unseen)} unseen QQP questions": lambda: statistics.median(
-            median_ms(functools.partial(ten_samples, text), UNSEEN_REPEATS) for text in unseen),
-        **({"encode without refinement + decode 10 samples (greedy)": lambda: ten_samples(refine_steps=0)}
+    def timed(task) -> Callable[[], float]:
+        """The median warm wall time of `task`, in ms."""
+        return lambda: median_ms(task, args.repeats)
+
+    def over_unseen() -> float:
+        """The median over the unseen questions of each one's median time for the refined 10 samples, in ms."""
+        return statistics.median(median_ms(functools.partial(ten_samples, text), UNSEEN_REPEATS) for text in unseen)
+
+    timers = {
+        refined: timed(ten_samples),
+        f"{refined}, median over {len(unseen)} unseen QQP questions": over_unseen,
+        **({"encode without refinement + decode 10 samples (greedy)": timed(lambda: ten_samples(refine_steps=0))}
            if steps else {}),
         f"paraphrase(n=10): {draws_described(model, 10)}, dedupe, rerank":
-            lambda: model.paraphrase(SENTENCE, n=10),
+            timed(lambda: model.paraphrase(SENTENCE, n=10)),
         f"supervised paraphraser, paraphrase(n=5): {draws_described(paraphraser, 5)}, dedupe, rerank":
-            lambda: paraphraser.paraphrase(SENTENCE, n=5),
-        "respond(n=5), dialogue model": lambda: dialogue.respond(TURN, n=5),
+            timed(lambda: paraphraser.paraphrase(SENTENCE, n=5)),
+        "respond(n=5), dialogue model": timed(lambda: dialogue.respond(TURN, n=5)),
     }
     rows: dict[str, dict[str, float]] = {}
-    for name, task in tasks.items():
+    for name, timer in timers.items():
         rows[name] = {}
         for weights in ("float32", "int8"):
             for each in (model, paraphraser, dialogue):
                 each.int8_decoding(weights == "int8")
-            rows[name][weights] = median_ms(task, args.repeats) if "unseen" not in name else task()
+            rows[name][weights] = timer()
         print(f"{rows[name]['float32']:8.1f} ms float32 {rows[name]['int8']:8.1f} ms int8  {name}")
     table = "| what | float32 decoding: median ms (warm) | int8 decoding | speed-up |\n|---|---|---|---|\n" + "\n".join(
         f"| {k} | {v['float32']:.1f} | {v['int8']:.1f} | {v['float32'] / v['int8']:.2f}x |" for k, v in rows.items())

@@ -61,7 +61,7 @@ def _python_backward(logits: Tensor, bias: Tensor | None, targets: Tensor, lse: 
     return grad_logits, grad_bias
 
 
-def _elementwise(device_type: str, chunk: int) -> SimpleNamespace | ModuleType:
+def row_kernels(device_type: str, chunk: int = DEFAULT_CHUNK) -> SimpleNamespace | ModuleType:
     """The C++ row loops where the switch selects them; the Python blocks otherwise."""
     kernel = native_kernel("output_loss", device_type)
     if kernel is not None:
@@ -81,7 +81,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tensor, dtype: torch.dtype,
                 chunk: int) -> Tensor:
-        elementwise = _elementwise(hidden.device.type, chunk)
+        elementwise = row_kernels(hidden.device.type, chunk)
         with torch.autocast(hidden.device.type, enabled=False):
             h = hidden.to(dtype)
             w, b, targets = _operands(weight, bias, targets, dtype)
@@ -110,7 +110,7 @@ def _nll_only(hidden: Tensor, weight: Tensor, bias: Tensor | None, targets: Tens
     """The forward alone (no gradient wanted): logits a block of rows at a time, each under 32 MB, so
     the allocator reuses one block instead of mapping fresh pages for a (tokens, vocabulary) matrix
     (for a K = 500 importance-weighted evaluation those page faults were half the run time)."""
-    elementwise = _elementwise(hidden.device.type, chunk)
+    elementwise = row_kernels(hidden.device.type, chunk)
     w, b, targets = _operands(weight, bias, targets, dtype)
     block = max(ROW_MULTIPLE, EVAL_BLOCK_BYTES // (w.shape[0] * w.element_size()) // ROW_MULTIPLE * ROW_MULTIPLE)
     with torch.autocast(hidden.device.type, enabled=False):

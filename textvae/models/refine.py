@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textvae.fastcpu.float16 import float16_available
+from textvae.fastcpu.output_loss import row_kernels
 from textvae.latent import DiagonalGaussian
 from textvae.models.token_nll import per_example
 
@@ -79,25 +80,26 @@ def frozen(module: nn.Module) -> Iterator[None]:
 
 class _OutputNLL(torch.autograd.Function):
     """states (N, E) of the output layer, targets (N,) -> each target's NLL, and whether it is the layer's argmax
-    (no gradient); `linear` forms the logits and `linear_t` the states' gradient from the logits'."""
+    (no gradient); `linear` forms the logits (bias included) and `linear_t` the states' gradient from the logits'.
+    The log-softmax and its gradient are the fused output loss's row kernels (textvae.fastcpu.output_loss)."""
 
     @staticmethod
     def forward(ctx, states: Tensor, targets: Tensor, linear: Callable, linear_t: Callable) -> tuple[Tensor, Tensor]:
-        logits = linear(states)
-        lse = logits.logsumexp(-1)
-        nll = lse - logits.gather(1, targets[:, None]).squeeze(1)
+        logits = linear(states).contiguous()
+        targets = targets.contiguous()
+        kernels = row_kernels(logits.device.type)
+        nll, lse = kernels.forward(logits, None, targets)
         argmax = logits.argmax(-1) == targets
         ctx.mark_non_differentiable(argmax)
         ctx.save_for_backward(logits, lse, targets)
-        ctx.linear_t = linear_t
+        ctx.linear_t, ctx.kernels = linear_t, kernels
         return nll, argmax
 
     @staticmethod
     def backward(ctx, grad_nll: Tensor, _):
         logits, lse, targets = ctx.saved_tensors
-        grad = (logits - lse[:, None]).exp_()  # softmax - onehot, scaled by the NLL's gradient
-        grad[torch.arange(targets.shape[0], device=grad.device), targets] -= 1.0
-        return ctx.linear_t(grad.mul_(grad_nll[:, None])), None, None, None
+        grad_logits, _ = ctx.kernels.backward(logits, None, targets, lse, grad_nll.float().contiguous())
+        return ctx.linear_t(grad_logits), None, None, None
 
 
 def output_nll(model, states: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:

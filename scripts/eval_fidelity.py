@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from benchkit.corpora import qqp_unseen
-from benchkit.fidelity import SAMPLES, evaluate_set, exact_rate, median_nll, normalize
+from benchkit.fidelity import SAMPLES, evaluate_set, exact_rate, median_nll, normalize, repeat_rate
 from benchkit.judges import embed
 from benchkit.paths import DAILYDIALOG, QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, record_run, update_section
@@ -47,6 +47,7 @@ COLUMNS = [  # (header, row key, format); the two NLL columns are left out when 
     ("recon BLEU", "recon_bleu", "{:.1f}"), ("refine steps", "refine_steps", "{}"), ("scale", "scale", "{:g}"),
     ("samples", "samples", "{}"), ("sample cos", "sample_cos", "{:.3f}"),
     (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
+    ("repeat %", "repeats", "{:.1f}"),
     ("sample NLL/token (median)", "sample_nll", "{:.2f}"), ("real NLL/token (median)", "real_nll", "{:.2f}"),
 ]
 NLL_KEYS = ("sample_nll", "real_nll")
@@ -66,11 +67,13 @@ PROTOCOL = (
     "scale while fewer than 5 differ, never the input, ranked by the model's ranking weights; up to 5, and a "
     "missing one counts as not differing). **sample cos**: mean cosine of every sample to its input; **differ**: how many of the "
     f"{SAMPLES} samples differ from the input (same normalisation as exact); **self-BLEU**: BLEU of each sample "
-    "against the other samples of the same input (lower = more varied). **NLL/token**: median per-token NLL "
+    "against the other samples of the same input (lower = more varied); **repeat %**: the share of samples that "
+    "repeat a word their input does not (a word twice in a row, or a content word more often than in the input "
+    "and more than once: `textvae.metrics.repetition`). **NLL/token**: median per-token NLL "
     "(EOS included) under a decoder-only LM, of the samples and of the real inputs of the same set. "
     "*human paraphrase*: the QQP reference paraphrase in place of an output; its cosine, exact match and BLEU "
     "to the source stand in the recon columns (what a real paraphrase scores: compare with sample cos), its "
-    "NLL in the sample column. *real inputs*: the inputs themselves under the LM.")
+    "NLL in the sample column and its repeats in the repeat column. *real inputs*: the inputs themselves under the LM.")
 
 
 def utterances(path: Path) -> list[str]:
@@ -103,6 +106,7 @@ def reference_rows(judge: PretrainedEncoder, lm: TextVAE | None, sets: dict[str,
     return rows + [{"row": "human paraphrase", "set": "qqp-unseen", "n": len(sources),
                     "recon_cos": (embed(judge, paraphrases) * vecs["qqp-unseen"]).sum(-1).mean().item(),
                     "recon_exact": exact_rate(paraphrases, sources), "recon_bleu": corpus_bleu(paraphrases, sources),
+                    "repeats": repeat_rate(paraphrases, sources),
                     "sample_nll": median_nll(lm, paraphrases), "real_nll": real["qqp-unseen"]}]
 
 

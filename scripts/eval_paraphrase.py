@@ -128,7 +128,7 @@ def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dic
         features.append((candidates, RankFeatures.of(model, source, candidates, with_recovery=True)))
     grid = []
     for weights in itertools.product(OVERLAP_WEIGHTS, LIKELIHOOD_WEIGHTS, RECOVERY_WEIGHTS, BREVITY_WEIGHTS):
-        top = [max(zip(f.scores(*weights), c), key=lambda pair: pair[0])[1] for c, f in features]
+        top = [c[f.order(*weights)[0]] for c, f in features]
         bleu_ref, bleu_src = corpus_bleu(top, refs), corpus_bleu(top, sources)
         grid.append({**dict(zip(("overlap", "likelihood", "recovery", "brevity"), weights)), "bleu_ref": bleu_ref,
                      "bleu_src": bleu_src, "ibleu": ibleu(bleu_ref, bleu_src)})

@@ -159,6 +159,9 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     assert recovered.scores(recovery=0.1) == pytest.approx([0.5, 0.7])  # and losing what the input says
     short = RankFeatures(similarity=[0.9, 0.8], overlap=[1.0, 0.2], nll=None, brevity=[0.5, 0.0])
     assert short.scores(brevity=0.4) == pytest.approx([0.7, 0.8])  # and dropping part of it
+    repeating = RankFeatures(similarity=[0.9, 0.8, 0.7], overlap=[0.0] * 3, nll=None, repeats=[1, 0, 0])
+    assert repeating.order() == [1, 2, 0]  # a candidate that repeats a word goes after the others, however similar
+    assert RankFeatures(similarity=[0.7, 0.9], overlap=[0.0] * 2, nll=None).order() == [1, 0]  # repeats not counted
     assert brevity("why do people cry ?", "why do onions make people cry ?") == pytest.approx(2 / 7)
     assert brevity("how do I cook rice well at home ?", "how do I cook rice ?") == 0.0  # longer is not penalised
     torch.manual_seed(0)
@@ -166,6 +169,8 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     text, candidates = "the market fell", ["the market fell again", "prices went down", "stocks"]
     plain = RankFeatures.of(model, text, candidates, with_nll=False)
     assert plain.nll is None and plain.overlap[0] > plain.overlap[1] == 0.0
+    assert plain.repeats == [0, 0, 0]
+    assert rank(model, text, ["the market fell fell", "prices went down"])[0] == "prices went down"
     by_similarity = rank(model, text, candidates)
     assert by_similarity == [c for _, c in sorted(zip(plain.similarity, candidates), key=lambda p: -p[0])]
     model.config = dataclasses.replace(model.config, rerank_overlap=100.0)

@@ -38,3 +38,15 @@ def test_bleu_precision_is_the_mean_and_recall_the_max_over_samples():
     assert recall == pytest.approx(1.0) and 0.0 < precision < recall
     with pytest.raises(ValueError, match="2 sample groups for 1 references"):
         bleu_precision_recall([["a"], ["b"]], reference)
+
+
+def test_repeated_words_counts_what_the_output_repeats_and_its_source_does_not():
+    from textvae.metrics.repetition import repeated_words
+
+    assert repeated_words("Which is best best country?", "Which is best country?") == 2  # a stutter, and 'best' twice
+    assert repeated_words("How do you treat swollen gums around swollen?", "How do you treat swollen gums?") == 1
+    assert repeated_words("What is the the best way?", "What is the best way?") == 1  # a function word stuttered
+    assert repeated_words("What is the best way to learn the guitar?", "How do I learn guitar?") == 0  # 'the' twice is fine
+    assert repeated_words("Which country is best?", "Which is best country?") == 0
+    assert repeated_words("Very, very good news", "very, very good news") == 0  # the source repeats it too
+    assert repeated_words("", "anything") == 0

@@ -9,6 +9,7 @@ import torch
 from benchkit.judges import BATCH, embed, per_token_nll
 from textvae import TextVAE
 from textvae.metrics.generation import corpus_bleu, self_bleu
+from textvae.metrics.repetition import repeated_words
 from textvae.nlu import PretrainedEncoder
 
 SAMPLES = 5  # samples per input
@@ -65,6 +66,11 @@ def exact_rate(outputs: list[str], inputs: list[str]) -> float:
     return 100 * sum(normalize(o) == normalize(i) for o, i in zip(outputs, inputs)) / len(inputs)
 
 
+def repeat_rate(outputs: list[str], inputs: list[str]) -> float:
+    """Percentage of outputs that repeat a word their input does not (`repeated_words`)."""
+    return 100 * sum(repeated_words(o, i) > 0 for o, i in zip(outputs, inputs)) / max(1, len(outputs))
+
+
 def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
     """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM."""
     return statistics.median(per_token_nll(lm, texts)) if lm is not None else None
@@ -85,6 +91,7 @@ def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, i
         "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
         "samples": "paraphrase()" if app else "draws", "sample_cos": sample_cos,
         "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
-        "self_bleu": self_bleu(groups), "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
+        "self_bleu": self_bleu(groups), "repeats": repeat_rate(flat, [inputs[i] for i in owner.tolist()]),
+        "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
     examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]
     return metrics, examples

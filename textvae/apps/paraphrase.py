@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textvae.apps.similarity import cosine_to
 from textvae.errors import require_count
 from textvae.metrics.generation import sentence_bleu
+from textvae.metrics.repetition import repeated_words
 
 
 def _key(text: str) -> str:
@@ -49,13 +50,15 @@ def brevity(candidate: str, text: str) -> float:
 class RankFeatures:
     """What ranking weighs, per candidate: similarity to the input (the model's NLU encoder), sentence-BLEU
     overlap with it (0-1), the per-token NLL of the candidate given the input and that of the input given the
-    candidate (each None when not needed), and how much shorter than the input it is (`brevity`)."""
+    candidate (each None when not needed), how much shorter than the input it is (`brevity`), and how often it
+    repeats a word where the input does not (`textvae.metrics.repetition.repeated_words`; None: not counted)."""
 
     similarity: list[float]
     overlap: list[float]
     nll: list[float] | None
     recovery: list[float] | None = None
     brevity: list[float] | None = None
+    repeats: list[int] | None = None
 
     @classmethod
     def of(cls, model, text: str, candidates: list[str], with_nll: bool = True,
@@ -63,7 +66,7 @@ class RankFeatures:
         return cls(cosine_to(model, text, candidates), [sentence_bleu(c, text) / 100 for c in candidates],
                    model.candidate_nll(text, candidates) if with_nll else None,
                    model.source_nll(text, candidates) if with_recovery else None,
-                   [brevity(c, text) for c in candidates])
+                   [brevity(c, text) for c in candidates], [repeated_words(c, text) for c in candidates])
 
     def scores(self, overlap: float = 0.0, likelihood: float = 0.0, recovery: float = 0.0,
                brevity: float = 0.0) -> list[float]:
@@ -76,18 +79,27 @@ class RankFeatures:
         return [s - overlap * o - likelihood * x - recovery * r - brevity * b
                 for s, o, x, r, b in zip(self.similarity, self.overlap, nll, back, short)]
 
+    def order(self, overlap: float = 0.0, likelihood: float = 0.0, recovery: float = 0.0,
+              brevity: float = 0.0) -> list[int]:
+        """Candidate indices best first: those that repeat no word the input does not come first ("near near
+        here" keeps every word of the input, so its similarity stays high), each group by `scores`."""
+        scores = self.scores(overlap, likelihood, recovery, brevity)
+        repeats = self.repeats or [0] * len(scores)
+        return sorted(range(len(scores)), key=lambda i: (repeats[i] > 0, -scores[i]))
+
 
 def rank(model, text: str, candidates: list[str]) -> list[str]:
     """Candidates best first by the model's ranking weights (`config.rerank_overlap`, `config.rerank_likelihood`,
-    `config.rerank_recovery`, `config.rerank_brevity`; all 0: by similarity to the input alone)."""
+    `config.rerank_recovery`, `config.rerank_brevity`; all 0: by similarity to the input alone), those that
+    repeat a word the input does not after the rest (`RankFeatures.order`)."""
     if len(candidates) < 2:
         return candidates
     config = model.config
     features = RankFeatures.of(model, text, candidates, with_nll=config.rerank_likelihood > 0,
                                with_recovery=config.rerank_recovery > 0)
-    scores = features.scores(config.rerank_overlap, config.rerank_likelihood, config.rerank_recovery,
-                             config.rerank_brevity)
-    return [c for _, c in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
+    order = features.order(config.rerank_overlap, config.rerank_likelihood, config.rerank_recovery,
+                           config.rerank_brevity)
+    return [candidates[i] for i in order]
 
 
 def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strategy: str | None = None, rerank: bool = True,
@@ -99,7 +111,8 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
     model's default; a conditional VAE: z ~ p(z | input) scaled), each decoded as `strategy` asks (None: the model's
     default, greedy or beam search, `config.paraphrase_beam`), drops duplicates and the input, and
     (rerank=True) ranks the rest (`rank`: by similarity to the input, less the model's penalties on copying the
-    input's words, on candidates it finds unlikely for this input and on candidates shorter than it). With
+    input's words, on candidates it finds unlikely for this input and on candidates shorter than it; candidates
+    that repeat a word the input does not go last). With
     `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself
     around its posterior), it draws again at 1.5x and then 2.25x the scale.
     """

@@ -23,19 +23,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-from pathlib import Path
 
 import torch
 
-from benchkit.corpora import held_out_texts
 from benchkit.fidelity import evaluate_set
-from benchkit.judges import embed
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
+from benchkit.tuning import add_model_arguments, validation_set
 from textvae import TextVAE
 from textvae.fastcpu.machine import machine_info
 from textvae.models.refine import Refinement
-from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "refinement_choice.json"
 RESULTS_CENTER = RESULTS_DIR / "refinement_center_choice.json"
@@ -101,9 +98,7 @@ def table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="the model folder to tune")
-    parser.add_argument("--run", default=None,
-                        help="the training run whose held-out texts are used (it holds experiment.yaml; default: --model)")
+    add_model_arguments(parser)
     parser.add_argument("--steps", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--momenta", type=float, nargs="+", default=[0.9], help="Adam's beta1 values to try")
@@ -115,10 +110,7 @@ def main() -> None:
                         help="--centers: the sample scales to try at each center (default: the model's)")
     parser.add_argument("--min-differ", type=float, default=3.5, help="--centers: samples differing, of 5, at least")
     args = parser.parse_args()
-    texts = held_out_texts(Path(args.run or args.model))[: args.limit]
-    model = TextVAE.from_pretrained(args.model, device="cpu")
-    judge = PretrainedEncoder("minilm").eval()
-    vecs = embed(judge, texts)
+    texts, model, judge, vecs = validation_set(args)
     if args.centers:
         centers(model, judge, texts, vecs, args)
         return

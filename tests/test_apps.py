@@ -170,7 +170,6 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     plain = RankFeatures.of(model, text, candidates, with_nll=False)
     assert plain.nll is None and plain.overlap[0] > plain.overlap[1] == 0.0
     assert plain.repeats == [0, 0, 0]
-    assert rank(model, text, ["the market fell fell", "prices went down"])[0] == "prices went down"
     by_similarity = rank(model, text, candidates)
     assert by_similarity == [c for _, c in sorted(zip(plain.similarity, candidates), key=lambda p: -p[0])]
     model.config = dataclasses.replace(model.config, rerank_overlap=100.0)
@@ -185,3 +184,13 @@ def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_to
     assert rank(model, text, candidates)[-1] == "stocks"  # the one much shorter than the input goes last
     with pytest.raises(ConfigError, match="rerank_overlap must be >= 0"):
         dataclasses.replace(model.config, rerank_overlap=-1.0).validate()
+
+
+def test_rank_puts_a_candidate_that_repeats_a_word_last_however_similar(word_tokenizer, tiny_config, monkeypatch):
+    import importlib
+
+    app = importlib.import_module("textvae.apps.paraphrase")  # the module: textvae.apps exports its function
+    model = TextVAE(tiny_config, word_tokenizer).eval()
+    candidates = ["the market fell fell", "prices went down", "stocks"]
+    monkeypatch.setattr(app, "cosine_to", lambda model, text, outputs: [0.99, 0.5, 0.2][: len(outputs)])
+    assert app.rank(model, "the market fell", candidates) == ["prices went down", "stocks", "the market fell fell"]

@@ -1,10 +1,11 @@
 """The explorer's API with the bundled models, over HTTP on this machine: warm paraphrase latency, the latent
 map of 2,000 sentences (first time and cached), and a load test of mixed requests from concurrent clients.
 
-    python scripts/bench_serve.py [--corpus FILE] [--map-size 2000] [--requests 200] [--clients 20]
+    python scripts/bench_serve.py [--corpus FILE] [--map-size 2000] [--requests 200] [--clients 20] [--int8]
 
 The map corpus is the first --map-size distinct questions of QQP's test split (text the models never saw), or
-any sentence-per-line --corpus file. Prints a table and writes benchmarks/results/serve.json.
+any sentence-per-line --corpus file. With --int8 the models decode with int8 weights, as `textvae serve --int8`
+serves them. Prints a table and writes benchmarks/results/serve.json (serve_int8.json with --int8).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from textvae.server import create_app
 from textvae.server.background import serve_in_thread
 from textvae.server.explorer import load_explorer
 
-RESULTS = RESULTS_DIR / "serve.json"
 QQP_TEST = QQP / "test.tsv"
 SENTENCE = "How can I improve my English speaking skills?"
 
@@ -118,11 +118,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30, help="timed paraphrase requests")
     parser.add_argument("--requests", type=int, default=200, help="requests in the load test")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients in the load test")
+    parser.add_argument("--int8", action="store_true", help="decode with int8 weights (textvae serve --int8)")
     args = parser.parse_args()
     torch.manual_seed(0)
     load_average = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
-        explorer = load_explorer(corpus=map_corpus(args.corpus, args.map_size, Path(folder)))
+        explorer = load_explorer(corpus=map_corpus(args.corpus, args.map_size, Path(folder)), int8=args.int8)
     with serve_in_thread(create_app(explorer)) as url:
         request = {"text": SENTENCE, "n": 5}
         paraphrase = warm_latency(url, "api/paraphrase", request, args.repeats)
@@ -149,10 +150,13 @@ def main() -> None:
     print("| what | measured | target |\n|---|---|---|")
     print("\n".join(f"| {what} | {value} | {target} |" for what, value, target in rows))
     threads = torch.get_num_threads()
-    print(f"\n{machine}, {threads} torch thread(s), load average {load_average:.1f} at the start")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": machine, "threads": torch.get_num_threads(), "load_average_at_start": load_average,
+    decoding = "int8" if args.int8 else "float32"
+    print(f"\n{machine}, {threads} torch thread(s), {decoding} decoding, load average {load_average:.1f} at the start")
+    results = RESULTS_DIR / ("serve_int8.json" if args.int8 else "serve.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({
+        "machine": machine, "threads": torch.get_num_threads(), "decoding": decoding,
+        "load_average_at_start": load_average,
         "date": datetime.date.today().isoformat(), "sentence": SENTENCE, "paraphrase_n5": paraphrase,
         "paraphrase_n5_without_rerank": unranked,
         "map": {"sentences": args.map_size, "corpus": args.corpus.name, "first_s": first_map[1] / 1000,

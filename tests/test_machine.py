@@ -2,6 +2,7 @@ import json
 import warnings
 
 import pytest
+import torch
 
 from textvae.cli.main import main
 from textvae.fastcpu import machine
@@ -61,3 +62,14 @@ def test_trainer_warns_when_bf16_would_be_emulated(monkeypatch, tmp_path):
             Trainer(config, tmp_path / "run", show_progress=False)
     finally:
         AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_bf16_autocast_only_where_bf16_matmuls_are_native(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(machine, "native_bf16", lambda: False)
+    with machine.bf16_where_native(cpu):
+        assert not torch.is_autocast_enabled("cpu")
+    monkeypatch.setattr(machine, "native_bf16", lambda: True)
+    with machine.bf16_where_native(cpu):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    assert not torch.is_autocast_enabled("cpu")

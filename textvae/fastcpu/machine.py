@@ -12,6 +12,7 @@ import functools
 import os
 import platform
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import torch
@@ -53,6 +54,14 @@ def native_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
         return False
+
+
+def bf16_where_native(device: torch.device) -> AbstractContextManager:
+    """bf16 autocast on `device` where its bf16 matmuls are native (a CPU with AVX512-BF16 or AMX, a CUDA GPU with
+    bf16), else a context that changes nothing: for inference whose results may carry bf16 rounding (the
+    coordinates of a map), never for results that must equal float32 ones."""
+    native = native_bf16() if device.type == "cpu" else device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device.type, dtype=torch.bfloat16) if native else nullcontext()
 
 
 def matmul_tflops(dtype: torch.dtype, threads: int | None = None, size: int = 2048, repeats: int = 3) -> float:

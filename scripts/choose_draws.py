@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--max-repeat", type=float, default=5.0,
                         help="the share of shown paraphrases that may repeat a word, in percent")
     args = parser.parse_args()
-    texts, model, judge, vecs = validation_set(args)
+    texts, model, judge, vecs = validation_set(args.model, args.run, args.limit)
     rows = []
     for oversample in args.oversamples:
         model.config = dataclasses.replace(model.config, paraphrase_oversample=oversample)

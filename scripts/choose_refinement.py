@@ -110,7 +110,7 @@ def main() -> None:
                         help="--centers: the sample scales to try at each center (default: the model's)")
     parser.add_argument("--min-differ", type=float, default=3.5, help="--centers: samples differing, of 5, at least")
     args = parser.parse_args()
-    texts, model, judge, vecs = validation_set(args)
+    texts, model, judge, vecs = validation_set(args.model, args.run, args.limit)
     if args.centers:
         centers(model, judge, texts, vecs, args)
         return

@@ -17,14 +17,11 @@ from pathlib import Path
 
 import torch
 
-from benchkit.corpora import held_out_texts
 from benchkit.fidelity import evaluate_set
-from benchkit.judges import embed
 from benchkit.paths import RESULTS_DIR
 from benchkit.results import command_line, record_run
-from textvae import TextVAE
+from benchkit.tuning import validation_set
 from textvae.fastcpu.machine import machine_info
-from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "paraphrase_scale.json"
 
@@ -44,10 +41,7 @@ def main() -> None:
     parser.add_argument("--max-self-bleu", type=float, default=50.0)
     args = parser.parse_args()
     run = Path(args.model)
-    texts = held_out_texts(run)[: args.limit]
-    model = TextVAE.from_pretrained(run, device="cpu")
-    judge = PretrainedEncoder("minilm").eval()
-    vecs = embed(judge, texts)
+    texts, model, judge, vecs = validation_set(run, None, args.limit)
     rows = []
     print("| scale | sample cos | differ (of 5) | self-BLEU |\n|---|---|---|---|")
     for scale in args.scales:

@@ -21,9 +21,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the training run whose held-out texts are used (it holds experiment.yaml; default: --model)")
 
 
-def validation_set(args: argparse.Namespace) -> tuple[list[str], TextVAE, PretrainedEncoder, torch.Tensor]:
-    """The first `args.limit` held-out texts of `args.run` (or `args.model`), the model on the CPU, the reference
-    MiniLM judge and the texts' unit embeddings under it."""
-    texts = held_out_texts(Path(args.run or args.model))[: args.limit]
+def validation_set(model: str | Path, run: str | Path | None,
+                   limit: int) -> tuple[list[str], TextVAE, PretrainedEncoder, torch.Tensor]:
+    """The first `limit` held-out texts of the training run `run` (None: `model` is the run), the model on the
+    CPU, the reference MiniLM judge and the texts' unit embeddings under it."""
+    texts = held_out_texts(Path(run or model))[:limit]
     judge = PretrainedEncoder("minilm").eval()
-    return texts, TextVAE.from_pretrained(args.model, device="cpu"), judge, embed(judge, texts)
+    return texts, TextVAE.from_pretrained(model, device="cpu"), judge, embed(judge, texts)

@@ -78,12 +78,14 @@ def test_export_writes_bf16_weights_and_the_paraphrase_scale(tmp_path, tiny_conf
     model = TextVAE(tiny_config, word_tokenizer).eval()
     model.save_pretrained(tmp_path / "run")
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "out"), "--dtype", "bf16",
-                 "--paraphrase-scale", "0.5", "--refine-steps", "3", "--refine-early-stop"]) == 0
+                 "--paraphrase-scale", "0.5", "--refine-steps", "3", "--refine-early-stop",
+                 "--clean-up-tokenization-spaces"]) == 0
     weights = load_tensors(tmp_path / "out" / WEIGHTS_FILE)
     assert all(v.dtype == torch.bfloat16 for v in weights.values() if v.is_floating_point())
     loaded = TextVAE.from_pretrained(tmp_path / "out", device="cpu")
     assert loaded.config.paraphrase_scale == 0.5
     assert (loaded.config.refine_steps, loaded.config.refine_early_stop) == (3, True)
+    assert loaded.config.clean_up_tokenization_spaces
     assert next(loaded.parameters()).dtype == torch.float32
     assert torch.allclose(loaded.encode(ptb_texts[:2], refine_steps=0)[0],
                           model.encode(ptb_texts[:2], refine_steps=0)[0], atol=0.1)

@@ -174,6 +174,7 @@ class ModelConfig:
     refine_anchor: float = 0.0  # ... weight of the pull towards the encoder's posterior (-log q(z|x))
     refine_early_stop: bool = False  # ... a text stops once the greedy decode of its z is the text
     paraphrase_center: float = 1.0  # samples are centered this far from the encoder's mean (0) to the refined one (1)
+    clean_up_tokenization_spaces: bool = False  # decoded text loses the space before punctuation ("sorry , I" -> "sorry, I")
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:

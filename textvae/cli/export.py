@@ -1,7 +1,7 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
-[--paraphrase-center C] [--license ID] [--dataset NAME]"""
+[--paraphrase-center C] [--clean-up-tokenization-spaces] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
                    help="the refinement stops for a text once the greedy decode of its z is the text")
     p.add_argument("--paraphrase-center", type=float, default=None,
                    help="a refining VAE's samples are centered this far from the encoder's mean (0) to the refined one (1)")
+    p.add_argument("--clean-up-tokenization-spaces", action=argparse.BooleanOptionalAction, default=None,
+                   help="decoded text loses the space a tokenized training corpus puts before punctuation "
+                        "('sorry , I do n't know .' -> 'sorry, I don't know.')")
     p.add_argument("--rerank-overlap", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on a candidate's BLEU overlap with the input")
     p.add_argument("--rerank-likelihood", type=float, default=None,
@@ -70,7 +73,8 @@ def run(args) -> int:
              "refine_steps": args.refine_steps,
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
              "refine_early_stop": args.refine_early_stop,
-             "paraphrase_center": args.paraphrase_center}
+             "paraphrase_center": args.paraphrase_center,
+             "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written

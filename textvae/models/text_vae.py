@@ -32,6 +32,7 @@ from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
+from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
 
@@ -320,7 +321,13 @@ class TextVAE(nn.Module):
         with evaluating(self):
             for latents, count, memory in parts:
                 ids = decode_latents(self.decoder, latents, count, strategy, opts, memory)
-                yield from (self.tokenizer.decode(row) for row in ids)
+                yield from (self.detokenize(row) for row in ids)
+
+    def detokenize(self, ids: list[int]) -> str:
+        """The text of generated token ids, cleaned of tokenization spaces where the model's config asks
+        (`config.clean_up_tokenization_spaces`, `textvae.nlg.spacing`)."""
+        text = self.tokenizer.decode(ids)
+        return clean_up_tokenization(text) if self.config.clean_up_tokenization_spaces else text
 
     def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.

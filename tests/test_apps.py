@@ -108,31 +108,39 @@ def test_app_commands_print_json(models, capsys):
     assert set(json.loads(capsys.readouterr().out)) >= {"ae_reconstruction", "vae_prior_samples", "ae_random_z"}
 
 
+class ScaledDraws:
+    """A stand-in model whose draws depend only on the scale (`text(source, scale, i)`), recording each call."""
+
+    def __init__(self, oversample: int) -> None:
+        self.scales: list = []
+        self.draws: list = []
+        self.config = SimpleNamespace(paraphrase_oversample=oversample)
+
+    def paraphrase_scale(self, scale):
+        return 1.0 if scale is None else scale
+
+    def paraphrase_decoding(self, strategy, **options):
+        return strategy or "greedy", options
+
+    def sampler(self, texts):
+        def draw(n, scale, strategy, **options):
+            self.scales.append(scale)
+            self.draws.append(n)
+            return iter([self.text(texts[0], scale, i) for i in range(n)])
+
+        return draw
+
+
 def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
     from textvae.apps.paraphrase import paraphrase
 
-    class Sure:
+    class Sure(ScaledDraws):
         """Decodes the input itself at scale <= 1 and distinct texts beyond, like a model sure of a sentence."""
 
-        scales: list = []
-        draws: list = []
-        config = SimpleNamespace(paraphrase_oversample=3)
+        def text(self, source, scale, i):
+            return source if scale <= 1 else f"{source} {scale} {i}"
 
-        def paraphrase_scale(self, scale):
-            return 1.0 if scale is None else scale
-
-        def paraphrase_decoding(self, strategy, **options):
-            return strategy or "greedy", options
-
-        def sampler(self, texts):
-            def draw(n, scale, strategy, **options):
-                self.scales.append(scale)
-                self.draws.append(n)
-                return iter([texts[0] if scale <= 1 else f"{texts[0]} {scale} {i}" for i in range(n)])
-
-            return draw
-
-    model = Sure()
+    model = Sure(oversample=3)
     out = paraphrase(model, "the market fell", n=2, rerank=False)
     assert model.scales == [1.0, 1.5] and out == ["the market fell 1.5 0", "the market fell 1.5 1"]
     assert model.draws == [6, 6]  # n * the model's paraphrase_oversample per scale
@@ -145,6 +153,24 @@ def test_paraphrase_widens_the_scale_when_every_draw_repeats_the_input():
     assert model.draws == [10, 2]
     with pytest.raises(TextVAEError, match="oversample must be > 0"):
         paraphrase(model, "the market fell", n=2, oversample=0)
+
+
+def test_paraphrase_widens_the_scale_until_enough_draws_repeat_no_word():
+    from textvae.apps.paraphrase import draw_candidates
+
+    class Stutters(ScaledDraws):
+        """At scale <= 1 says the input with its last word twice ("the market fell fell 0"), distinct each time;
+        beyond, distinct texts that repeat nothing."""
+
+        def text(self, source, scale, i):
+            return f"{source} {source.split()[-1]} {i}" if scale <= 1 else f"a new wording {scale} {i}"
+
+    model = Stutters(oversample=2)
+    candidates = draw_candidates(model, "the market fell", n=2)
+    assert model.scales == [1.0, 1.5]  # 4 distinct draws at the scale, none good: 4 more at 1.5x
+    assert candidates == [f"the market fell fell {i}" for i in range(4)] + [f"a new wording 1.5 {i}" for i in range(4)]
+    model.scales.clear()
+    assert len(draw_candidates(model, "the market fell", n=2, widen=False)) == 4 and model.scales == [1.0]
 
 
 def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_tokenizer, tiny_config):

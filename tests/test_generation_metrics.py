@@ -50,3 +50,13 @@ def test_repeated_words_counts_what_the_output_repeats_and_its_source_does_not()
     assert repeated_words("Which country is best?", "Which is best country?") == 0
     assert repeated_words("Very, very good news", "very, very good news") == 0  # the source repeats it too
     assert repeated_words("", "anything") == 0
+
+
+def test_repeated_words_counts_two_words_of_one_stem_that_the_source_does_not_hold():
+    from textvae.metrics.repetition import repeated_words
+
+    assert repeated_words("What is depositing deposit?", "What is a deposit?") == 1
+    assert repeated_words("How do banks get job in bank?", "How do I get a job in a bank?") == 1
+    assert repeated_words("Is a stock broker good for stocks?", "Are stocks and a stock broker good?") == 0  # as in the source
+    assert repeated_words("Is this a good use of user data?", "Is this good use of data?") == 0  # 'use' has 3 letters
+    assert repeated_words("How do I learn to learning?", "How do I learn?") == 1

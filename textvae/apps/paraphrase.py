@@ -15,27 +15,30 @@ def _key(text: str) -> str:
     return "".join(text.lower().split())
 
 
-WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too few paraphrases differ
+WIDEN = (1.5, 2.25)  # further draws, at these multiples of the scale, when too few good paraphrases came out
 
 
 def draw_candidates(model, text: str, n: int = 5, scale: float | None = None, strategy: str | None = None,
                     oversample: int | None = None, widen: bool = True, **options) -> list[str]:
     """The distinct decodes of n * oversample latents for `text` (oversample None: the model's
     `config.paraphrase_oversample`; strategy None: the model's `paraphrase_decoding`), never the input itself
-    (see `paraphrase`)."""
+    (see `paraphrase`); with `widen`, more at each WIDEN multiple of the scale until n of them repeat no word the
+    input does not (`repeated_words`)."""
     require_count(n)
     oversample = require_count(model.config.paraphrase_oversample if oversample is None else oversample, "oversample")
     scale = model.paraphrase_scale(scale)
     strategy, options = model.paraphrase_decoding(strategy, **options)
     seen = {_key(text)}
     candidates: list[str] = []
+    clean = 0
     draw = model.sampler([text])  # the text is encoded once for every scale
     for factor in (1.0, *(WIDEN if widen and scale > 0 else ())):
         for candidate in draw(n * oversample, scale * factor, strategy, **options):
             if candidate and _key(candidate) not in seen:  # duplicates dropped as they stream in: flat memory
                 seen.add(_key(candidate))
                 candidates.append(candidate)
-        if len(candidates) >= n:
+                clean += not repeated_words(candidate, text)
+        if clean >= n:
             break
     return candidates
 
@@ -112,9 +115,9 @@ def paraphrase(model, text: str, n: int = 5, scale: float | None = None, strateg
     default, greedy or beam search, `config.paraphrase_beam`), drops duplicates and the input, and
     (rerank=True) ranks the rest (`rank`: by similarity to the input, less the model's penalties on copying the
     input's words, on candidates it finds unlikely for this input and on candidates shorter than it; candidates
-    that repeat a word the input does not go last). With
-    `widen`, when fewer than n distinct paraphrases come out (a sentence the model is sure of decodes to itself
-    around its posterior), it draws again at 1.5x and then 2.25x the scale.
+    that repeat a word the input does not go last). With `widen`, when fewer than n distinct paraphrases that
+    repeat no word come out (a sentence the model is sure of decodes to itself, or to itself with a word said
+    twice, around its posterior), it draws again at 1.5x and then 2.25x the scale.
     """
     candidates = draw_candidates(model, text, n, scale, strategy, oversample, widen, **options)
     return (rank(model, text, candidates) if rerank else candidates)[:n]

@@ -5,8 +5,10 @@ More draws give the ranking more to choose from: the paraphrases it shows keep m
 them repeat a word their input does not ("near near here"), at the cost of decoding the extra draws. For each
 count, what `paraphrase(text, n=5)` returns for the validation sentences is scored as `scripts/eval_fidelity.py
 --app` scores it, and `paraphrase()` is timed on the first `--timed` of them (median milliseconds per sentence).
-The chosen count is the fewest whose paraphrases repeat a word in at most `--max-repeat` percent; `textvae
-export --paraphrase-oversample K` records it in the model.
+The chosen count is the fewest whose paraphrases give up at most `--cos-margin` of the cosine to the input that the
+most draws tried reach, and repeat a word no more often than human paraphrases do (the references of the held-out
+QQP validation pairs, against their sources; or at most `--max-repeat` percent); `textvae export
+--paraphrase-oversample K` records it in the model.
 
     python scripts/choose_draws.py --model textvae/bundled/general-gru-vae --run runs/general-gru-vae-ft2 \
         --oversamples 3 4 5 6 8
@@ -22,8 +24,9 @@ import time
 
 import torch
 
-from benchkit.fidelity import SAMPLES, evaluate_set
-from benchkit.paths import RESULTS_DIR
+from benchkit.corpora import validation_pairs
+from benchkit.fidelity import SAMPLES, evaluate_set, repeat_rate
+from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
 from benchkit.tuning import add_model_arguments, validation_set
 from textvae import TextVAE
@@ -61,9 +64,18 @@ def main() -> None:
     parser.add_argument("--oversamples", type=int, nargs="+", default=[3, 4, 5, 6, 8])
     parser.add_argument("--limit", type=int, default=300, help="validation sentences scored")
     parser.add_argument("--timed", type=int, default=50, help="validation sentences timed")
-    parser.add_argument("--max-repeat", type=float, default=5.0,
-                        help="the share of shown paraphrases that may repeat a word, in percent")
+    parser.add_argument("--max-repeat", type=float, default=None,
+                        help="the share of shown paraphrases that may repeat a word, in percent (default: the share "
+                             "of the human paraphrases of the held-out QQP validation pairs)")
+    parser.add_argument("--valid-pairs", type=int, default=888, help="held-out QQP pairs for the default bound")
+    parser.add_argument("--cos-margin", type=float, default=0.02,
+                        help="the sample cosine a count may give up against the most draws tried")
     args = parser.parse_args()
+    bound, bound_source = args.max_repeat, "--max-repeat"
+    if bound is None:
+        sources, references = validation_pairs(QQP / "train.tsv", 0.04, args.valid_pairs)
+        bound, bound_source = repeat_rate(references, sources), f"the human paraphrases of {len(sources)} held-out QQP pairs"
+    print(f"bound: {bound:.1f} % ({bound_source})")
     texts, model, judge, vecs = validation_set(args.model, args.run, args.limit)
     rows = []
     for oversample in args.oversamples:
@@ -73,14 +85,17 @@ def main() -> None:
         rows.append({"oversample": oversample, "ms": paraphrase_ms(model, texts[: args.timed]),
                      **{k: metrics[k] for k in ("sample_cos", "differ", "self_bleu", "repeats")}})
         print(table(rows[-1:]).splitlines()[-1], flush=True)
-    chosen = next((r for r in rows if r["repeats"] <= args.max_repeat), None)
+    floor = max(rows, key=lambda r: r["oversample"])["sample_cos"] - args.cos_margin
+    chosen = next((r for r in sorted(rows, key=lambda r: r["oversample"])
+                   if r["repeats"] <= bound and r["sample_cos"] >= floor), None)
     machine = machine_info()
     record_run(RESULTS, {"model": args.model, "run": args.run, "date": datetime.date.today().isoformat(),
                          "machine": machine, "command": command_line(), "validation_texts": len(texts),
-                         "max_repeat": args.max_repeat, "rows": rows, "chosen": chosen}, key="model")
-    verdict = (f"Chosen: the fewest draws whose paraphrases repeat a word in at most {args.max_repeat:g} %, "
+                         "max_repeat": bound, "bound": bound_source, "min_cos": floor, "rows": rows, "chosen": chosen}, key="model")
+    verdict = (f"Chosen: the fewest draws whose paraphrases keep sample cosine {floor:.3f} or more (the most draws "
+               f"tried, less {args.cos_margin:g}) and repeat a word in at most {bound:.1f} % ({bound_source}), "
                f"{chosen['oversample']} per paraphrase asked (`textvae export --paraphrase-oversample "
-               f"{chosen['oversample']}`)." if chosen else "No count met the bound.")
+               f"{chosen['oversample']}`)." if chosen else "No count met both bounds.")
     print(verdict)
     update_section("paraphrase_draws", "Choosing how many latents paraphrase() draws (validation)",
                    f"{table(rows)}\n\nModel `{args.model}`, what `paraphrase(text, n=5)` returns for {len(texts)} "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from benchkit.corpora import unseen_among, unseen_mask
+from benchkit.corpora import unseen_mask, validation_pairs
 from benchkit.fidelity import draws_described, generate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
@@ -35,7 +35,6 @@ from textvae import TextVAE
 from textvae.apps.paraphrase import RankFeatures, draw_candidates
 from textvae.apps.similarity import sentence_embeddings
 from textvae.data import load_texts
-from textvae.data.corpus import validation_start
 from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu
 
 RESULTS = RESULTS_DIR / "paraphrase.json"
@@ -106,17 +105,6 @@ OVERLAP_WEIGHTS = (0.0, 0.0625, 0.125, 0.25, 0.5, 1.0)
 LIKELIHOOD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 RECOVERY_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
 BREVITY_WEIGHTS = (0.0, 0.125, 0.25, 0.5)
-
-
-def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:
-    """The first `limit` held-out pairs (the last `fraction` of the file, which training holds out) whose source and
-    reference both occur nowhere in the trained part: the validation counterpart of the unseen test pairs."""
-    sources = load_texts(train_file, 0, drop_empty=False)
-    refs = load_texts(train_file, 1, drop_empty=False)
-    start = validation_start(len(sources), fraction)
-    mask = unseen_among(sources[start:], refs[start:], sources[:start] + refs[:start])
-    kept = [(s, r) for s, r, m in zip(sources[start:], refs[start:], mask) if m][:limit]
-    return [s for s, _ in kept], [r for _, r in kept]
 
 
 def choose_rank(model, sources: list[str], refs: list[str], samples: int) -> dict:

@@ -59,3 +59,14 @@ def labelled_utterances(split: str, folder: Path = DAILYDIALOG) -> tuple[list[st
             acts += act
             emotions += emotion
     return texts, acts, emotions
+
+
+def validation_pairs(train_file: Path, fraction: float, limit: int) -> tuple[list[str], list[str]]:
+    """The first `limit` held-out pairs (the last `fraction` of the file, which training holds out) whose source and
+    reference both occur nowhere in the trained part: the validation counterpart of the unseen test pairs."""
+    sources = load_texts(train_file, 0, drop_empty=False)
+    refs = load_texts(train_file, 1, drop_empty=False)
+    start = validation_start(len(sources), fraction)
+    mask = unseen_among(sources[start:], refs[start:], sources[:start] + refs[:start])
+    kept = [(s, r) for s, r, m in zip(sources[start:], refs[start:], mask) if m][:limit]
+    return [s for s, _ in kept], [r for _, r in kept]

@@ -10,6 +10,7 @@ from benchkit.judges import BATCH, embed, per_token_nll
 from textvae import TextVAE
 from textvae.metrics.generation import corpus_bleu, self_bleu
 from textvae.metrics.repetition import repeated_words
+from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PretrainedEncoder
 
 SAMPLES = 5  # samples per input
@@ -72,8 +73,10 @@ def repeat_rate(outputs: list[str], inputs: list[str]) -> float:
 
 
 def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
-    """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM."""
-    return statistics.median(per_token_nll(lm, texts)) if lm is not None else None
+    """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM. Each text
+    is scored without tokenization spaces (`clean_up_tokenization`), real inputs and outputs alike: DailyDialog's
+    lines put a space before punctuation and a model may decode without it, which is spacing, not fluency."""
+    return statistics.median(per_token_nll(lm, [clean_up_tokenization(t) for t in texts])) if lm is not None else None
 
 
 def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],

@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from benchkit.corpora import validation_pairs
+from benchkit.corpora import QQP_VALID_FRACTION, validation_pairs
 from benchkit.fidelity import SAMPLES, evaluate_set, repeat_rate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
@@ -73,8 +73,9 @@ def main() -> None:
     args = parser.parse_args()
     bound, bound_source = args.max_repeat, "--max-repeat"
     if bound is None:
-        sources, references = validation_pairs(QQP / "train.tsv", 0.04, args.valid_pairs)
-        bound, bound_source = repeat_rate(references, sources), f"the human paraphrases of {len(sources)} held-out QQP pairs"
+        sources, references = validation_pairs(QQP / "train.tsv", QQP_VALID_FRACTION, args.valid_pairs)
+        bound = repeat_rate(references, sources)
+        bound_source = f"the human paraphrases of {len(sources)} held-out QQP pairs"
     print(f"bound: {bound:.1f} % ({bound_source})")
     texts, model, judge, vecs = validation_set(args.model, args.run, args.limit)
     rows = []
@@ -91,7 +92,8 @@ def main() -> None:
     machine = machine_info()
     record_run(RESULTS, {"model": args.model, "run": args.run, "date": datetime.date.today().isoformat(),
                          "machine": machine, "command": command_line(), "validation_texts": len(texts),
-                         "max_repeat": bound, "bound": bound_source, "min_cos": floor, "rows": rows, "chosen": chosen}, key="model")
+                         "max_repeat": bound, "bound": bound_source, "min_cos": floor, "rows": rows,
+                         "chosen": chosen}, key="model")
     verdict = (f"Chosen: the fewest draws whose paraphrases keep sample cosine {floor:.3f} or more (the most draws "
                f"tried, less {args.cos_margin:g}) and repeat a word in at most {bound:.1f} % ({bound_source}), "
                f"{chosen['oversample']} per paraphrase asked (`textvae export --paraphrase-oversample "

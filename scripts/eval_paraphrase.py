@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from benchkit.corpora import unseen_mask, validation_pairs
+from benchkit.corpora import QQP_VALID_FRACTION, unseen_mask, validation_pairs
 from benchkit.fidelity import draws_described, generate
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--choose-rank", metavar="DIR", default=None,
                         help="choose this model's paraphrase ranking weights on validation pairs (and stop)")
     parser.add_argument("--valid-pairs", type=int, default=600, help="validation pairs for --choose-rank")
-    parser.add_argument("--valid-fraction", type=float, default=0.04,
+    parser.add_argument("--valid-fraction", type=float, default=QQP_VALID_FRACTION,
                         help="the model's data.valid_fraction: the last pairs of train.tsv it held out")
     parser.add_argument("--app", action="store_true",
                         help="also a row of paraphrase() output (ranked with the model's own weights) for --model "

@@ -11,6 +11,8 @@ from benchkit.paths import DAILYDIALOG
 from textvae.data import load_texts
 from textvae.data.corpus import validation_start
 
+QQP_VALID_FRACTION = 0.04  # the data.valid_fraction of the QQP configs: the last 4 % of train.tsv is held out
+
 
 def held_out_texts(run: Path) -> list[str]:
     """The validation texts a run trained without: data.valid, else the held-out last data.valid_fraction."""

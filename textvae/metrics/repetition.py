@@ -29,7 +29,7 @@ def _stutters(words: list[str]) -> int:
 def _stem_pairs(words: set[str]) -> set[tuple[str, str]]:
     """Pairs of distinct content words where the shorter, of at least STEM letters, begins the longer
     ("deposit", "depositing")."""
-    content = sorted(w for w in words if w not in FUNCTION_WORDS and len(w) >= STEM)
+    content = [w for w in words if w not in FUNCTION_WORDS and len(w) >= STEM]
     return {(a, b) for a in content for b in content if a != b and b.startswith(a)}
 
 

@@ -26,6 +26,7 @@ import torch
 
 from benchkit.corpora import QQP_VALID_FRACTION, validation_pairs
 from benchkit.fidelity import SAMPLES, evaluate_set, repeat_rate
+from benchkit.judges import reference_lexicon
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import command_line, record_run, update_section
 from benchkit.tuning import add_model_arguments, validation_set
@@ -48,7 +49,8 @@ def paraphrase_ms(model: TextVAE, texts: list[str]) -> float:
 
 COLUMNS = (("draws per paraphrase", "oversample", "{}"), ("sample cos", "sample_cos", "{:.3f}"),
            (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
-           ("repeat %", "repeats", "{:.1f}"), ("ms per sentence (median)", "ms", "{:.0f}"))
+           ("repeat %", "repeats", "{:.1f}"), ("invented %", "invented", "{:.1f}"),
+           ("ms per sentence (median)", "ms", "{:.0f}"))
 
 
 def table(rows: list[dict]) -> str:
@@ -78,13 +80,15 @@ def main() -> None:
         bound_source = f"the human paraphrases of {len(sources)} held-out QQP pairs"
     print(f"bound: {bound:.1f} % ({bound_source})")
     texts, model, judge, vecs = validation_set(args.model, args.run, args.limit)
+    lexicon = reference_lexicon()
     rows = []
     for oversample in args.oversamples:
         model.config = dataclasses.replace(model.config, paraphrase_oversample=oversample)
         torch.manual_seed(0)
-        metrics, _ = evaluate_set(model, judge, None, texts, vecs, model.paraphrase_scale(), app=True)
+        metrics, _ = evaluate_set(model, judge, None, texts, vecs, model.paraphrase_scale(), app=True,
+                                  lexicon=lexicon)
         rows.append({"oversample": oversample, "ms": paraphrase_ms(model, texts[: args.timed]),
-                     **{k: metrics[k] for k in ("sample_cos", "differ", "self_bleu", "repeats")}})
+                     **{k: metrics[k] for k in ("sample_cos", "differ", "self_bleu", "repeats", "invented")}})
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     floor = max(rows, key=lambda r: r["oversample"])["sample_cos"] - args.cos_margin
     chosen = next((r for r in sorted(rows, key=lambda r: r["oversample"])

@@ -27,14 +27,23 @@ from pathlib import Path
 import torch
 
 from benchkit.corpora import qqp_unseen
-from benchkit.fidelity import SAMPLES, evaluate_set, exact_rate, median_nll, normalize, repeat_rate
-from benchkit.judges import embed
+from benchkit.fidelity import (
+    SAMPLES,
+    evaluate_set,
+    exact_rate,
+    invented_rate,
+    median_nll,
+    normalize,
+    repeat_rate,
+)
+from benchkit.judges import embed, reference_lexicon
 from benchkit.paths import DAILYDIALOG, QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, record_run, update_section
 from textvae import TextVAE
 from textvae.data import load_texts
 from textvae.fastcpu.machine import machine_info
 from textvae.metrics.generation import corpus_bleu
+from textvae.nlg.lexicon import Lexicon
 from textvae.nlu import PretrainedEncoder
 
 RESULTS = RESULTS_DIR / "fidelity.json"
@@ -47,7 +56,7 @@ COLUMNS = [  # (header, row key, format); the two NLL columns are left out when 
     ("recon BLEU", "recon_bleu", "{:.1f}"), ("refine steps", "refine_steps", "{}"), ("scale", "scale", "{:g}"),
     ("samples", "samples", "{}"), ("sample cos", "sample_cos", "{:.3f}"),
     (f"differ (of {SAMPLES})", "differ", "{:.2f}"), ("self-BLEU", "self_bleu", "{:.1f}"),
-    ("repeat %", "repeats", "{:.1f}"),
+    ("repeat %", "repeats", "{:.1f}"), ("invented %", "invented", "{:.1f}"),
     ("sample NLL/token (median)", "sample_nll", "{:.2f}"), ("real NLL/token (median)", "real_nll", "{:.2f}"),
 ]
 NLL_KEYS = ("sample_nll", "real_nll")
@@ -64,17 +73,21 @@ PROTOCOL = (
     f"+ S sigma eps (the model's `paraphrase_scale`, 1 if it has none, unless --scale); {SAMPLES} greedy "
     "decodes per input (**samples** *draws*), or what `paraphrase(input, n=5)` returns (**samples** *paraphrase()*: "
     "the distinct decodes of the model's `paraphrase_oversample` x 5 draws, more drawn at 1.5 and 2.25 times the "
-    "scale while fewer than 5 differ and repeat no word, never the input, ranked by the model's ranking weights; "
+    "scale while fewer than 5 differ, repeat no word and invent none, never the input, ranked by the model's "
+    "ranking weights; "
     "up to 5, and a missing one counts as not differing). **sample cos**: mean cosine of every sample to its input; **differ**: how many of the "
     f"{SAMPLES} samples differ from the input (same normalisation as exact); **self-BLEU**: BLEU of each sample "
     "against the other samples of the same input (lower = more varied); **repeat %**: the share of samples that "
     "repeat a word their input does not (a word twice in a row, a content word more often than in the input "
-    "and more than once, or two content words of one stem: `textvae.metrics.repetition`). **NLL/token**: median "
+    "and more than once, or two content words of one stem: `textvae.metrics.repetition`); **invented %**: the "
+    "share of samples with a word that neither the input nor any training text holds (both columns of QQP "
+    "train.tsv and the DailyDialog training dialogues; plural and singular count as one word; "
+    "`textvae.nlg.lexicon`): a word made up from subword pieces (\"Pepto-Bismism\"). **NLL/token**: median "
     "per-token NLL (EOS included) under a decoder-only LM, of the samples and of the real inputs of the same set, "
     "each scored without the space tokenized text puts before punctuation (`textvae.nlg.spacing`). "
     "*human paraphrase*: the QQP reference paraphrase in place of an output; its cosine, exact match and BLEU "
     "to the source stand in the recon columns (what a real paraphrase scores: compare with sample cos), its "
-    "NLL in the sample column and its repeats in the repeat column. *real inputs*: the inputs themselves under the LM.")
+    "NLL in the sample column and its repeats and invented words in theirs. *real inputs*: the inputs themselves under the LM.")
 
 
 def utterances(path: Path) -> list[str]:
@@ -98,7 +111,7 @@ def dialogue_unseen(folder: Path, qqp_train: Path, count: int) -> list[str]:
 
 
 def reference_rows(judge: PretrainedEncoder, lm: TextVAE | None, sets: dict[str, list[str]],
-                   vecs: dict[str, torch.Tensor], paraphrases: list[str]) -> list[dict]:
+                   vecs: dict[str, torch.Tensor], paraphrases: list[str], lexicon: Lexicon) -> list[dict]:
     """The human paraphrases of qqp-unseen (compared with their sources) and each set's real inputs under the LM."""
     sources = sets["qqp-unseen"]
     real = {name: median_nll(lm, texts) for name, texts in sets.items()}
@@ -108,6 +121,7 @@ def reference_rows(judge: PretrainedEncoder, lm: TextVAE | None, sets: dict[str,
                     "recon_cos": (embed(judge, paraphrases) * vecs["qqp-unseen"]).sum(-1).mean().item(),
                     "recon_exact": exact_rate(paraphrases, sources), "recon_bleu": corpus_bleu(paraphrases, sources),
                     "repeats": repeat_rate(paraphrases, sources),
+                    "invented": invented_rate(paraphrases, sources, lexicon),
                     "sample_nll": median_nll(lm, paraphrases), "real_nll": real["qqp-unseen"]}]
 
 
@@ -196,7 +210,8 @@ def main() -> None:
     if lm is not None and lm.has_latent:
         sys.exit(f"--lm {args.lm} has an encoder; the NLL columns need a decoder-only LM (model.encoder: none)")
     vecs = {name: embed(judge, texts) for name, texts in sets.items()}
-    rows = reference_rows(judge, lm, sets, vecs, paraphrases)
+    lexicon = reference_lexicon()
+    rows = reference_rows(judge, lm, sets, vecs, paraphrases, lexicon)
     runs = record_run(RESULTS, {**base, "model": REFERENCE, "rows": rows}, key="model")
     rows = [{**r, "reference": True} for r in rows]
     for spec, label in zip(args.model, args.label):
@@ -209,7 +224,7 @@ def main() -> None:
         for name, texts in sets.items():
             torch.manual_seed(0)
             run["sets"][name], run["examples"][name] = evaluate_set(model, judge, lm, texts, vecs[name], scale,
-                                                                          args.app)
+                                                                          args.app, lexicon)
         run["seconds"] = time.perf_counter() - start
         print(f"{label}: {run['seconds']:.0f} s")
         runs = record_run(RESULTS, run, key="model")

@@ -28,7 +28,8 @@ from pathlib import Path
 import torch
 
 from benchkit.corpora import QQP_VALID_FRACTION, unseen_mask, validation_pairs
-from benchkit.fidelity import draws_described, generate
+from benchkit.fidelity import draws_described, generate, invented_rate
+from benchkit.judges import reference_lexicon
 from benchkit.paths import QQP, RESULTS_DIR
 from benchkit.results import DOC, command_line, update_section
 from textvae import TextVAE
@@ -36,12 +37,15 @@ from textvae.apps.paraphrase import RankFeatures, draw_candidates
 from textvae.apps.similarity import sentence_embeddings
 from textvae.data import load_texts
 from textvae.metrics.generation import corpus_bleu, distinct_n, ibleu, self_bleu
+from textvae.nlg.lexicon import Lexicon
 
 RESULTS = RESULTS_DIR / "paraphrase.json"
 PROTOCOL = ("\n\nBLEU: sacrebleu corpus BLEU of one output per source (the first of the samples that differs from "
             "the source) against the reference / the source; iBLEU = 0.8 BLEU-ref - 0.2 BLEU-src; self-BLEU and "
             "distinct-n over all samples per source (lower-cased whitespace tokens); sim: MiniLM cosine to the "
-            "source. 'unseen': source and reference both absent from train.tsv (case-insensitive).")
+            "source; invented %: the share of outputs with a word that neither the source nor any training text "
+            "holds (`benchkit.judges.reference_lexicon`: a word made up from subword pieces, \"Pepto-Bismism\"). "
+            "'unseen': source and reference both absent from train.tsv (case-insensitive).")
 
 
 def embed(model, texts: list[str], batch: int = 256) -> torch.Tensor:
@@ -65,26 +69,29 @@ def pick(model, sources: list[str], candidates: list[list[str]], source_vecs: to
 
 
 def score(outputs: list[str], groups: list[list[str]], sources: list[str], refs: list[str],
-          similarity: list[float]) -> dict:
+          similarity: list[float], lexicon: Lexicon) -> dict:
     bleu_ref, bleu_src = corpus_bleu(outputs, refs), corpus_bleu(outputs, sources)
     all_samples = [s for g in groups for s in g]
     return {"bleu_ref": bleu_ref, "bleu_src": bleu_src, "ibleu": ibleu(bleu_ref, bleu_src),
             "self_bleu": self_bleu(groups) if len(groups[0]) > 1 else None,
             "distinct_1": distinct_n(all_samples, 1), "distinct_2": distinct_n(all_samples, 2),
-            "similarity": sum(similarity) / len(similarity), "pairs": len(outputs)}
+            "similarity": sum(similarity) / len(similarity), "invented": invented_rate(outputs, sources, lexicon),
+            "pairs": len(outputs)}
 
 
 def subsets(mask: list[bool]) -> dict[str, list[int]]:
     return {"all": list(range(len(mask))), "unseen": [i for i, m in enumerate(mask) if m]}
 
 
-def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, parts: dict[str, list[int]]) -> list[dict]:
-    """One row per subset (`parts`: subset name -> indices) of the outputs' scores."""
+def evaluate_row(name, model, outputs, groups, sources, refs, source_vecs, parts: dict[str, list[int]],
+                 lexicon: Lexicon) -> list[dict]:
+    """One row per subset (`parts`: subset name -> indices) of the outputs' scores (`lexicon`: the judge of
+    invented words)."""
     sims = (embed(model, outputs) * source_vecs).sum(-1).tolist()
     rows = []
     for subset, idx in parts.items():
         part = [[xs[i] for i in idx] for xs in (outputs, groups, sources, refs, sims)]
-        rows.append({"row": name, "subset": subset, **score(*part)})
+        rows.append({"row": name, "subset": subset, **score(*part, lexicon)})
     return rows
 
 
@@ -93,11 +100,12 @@ def fmt(v) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    keys = ["bleu_ref", "bleu_src", "ibleu", "self_bleu", "distinct_1", "distinct_2", "similarity"]
-    lines = ["| row | subset | pairs | BLEU-ref | BLEU-src | iBLEU | self-BLEU | dist-1 | dist-2 | sim |",
-             "|" + "---|" * 10]
+    keys = ["bleu_ref", "bleu_src", "ibleu", "self_bleu", "distinct_1", "distinct_2", "similarity", "invented"]
+    lines = ["| row | subset | pairs | BLEU-ref | BLEU-src | iBLEU | self-BLEU | dist-1 | dist-2 | sim | invented % |",
+             "|" + "---|" * 11]
     for r in rows:
-        lines.append(f"| {r['row']} | {r['subset']} | {r['pairs']} | " + " | ".join(fmt(r[k]) for k in keys) + " |")
+        cells = [fmt(r.get(k)) if k != "invented" or r.get(k) is None else f"{r[k]:.1f}" for k in keys]  # a percent
+        lines.append(f"| {r['row']} | {r['subset']} | {r['pairs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -211,7 +219,9 @@ def main() -> None:
         parts = {"unseen": list(range(len(sources)))}
     model = TextVAE.from_pretrained(args.model, device="cpu")
     source_vecs = embed(model, sources)
-    rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, parts)
+    lexicon = reference_lexicon()
+    rows = evaluate_row("copy-the-source", model, sources, [[s] for s in sources], sources, refs, source_vecs, parts,
+                        lexicon)
     runs = [] if args.skip_vae else [(args.vae_label, model, s) for s in args.scales]
     if args.cvae:
         cvae = TextVAE.from_pretrained(args.cvae, device="cpu")
@@ -220,7 +230,8 @@ def main() -> None:
         start = time.perf_counter()
         groups = generate(generator, sources, args.samples, scale=scale)
         outputs = pick(model, sources, groups, source_vecs if args.rerank else None)
-        rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, parts)
+        rows += evaluate_row(f"{label}, scale {scale:g}", model, outputs, groups, sources, refs, source_vecs, parts,
+                             lexicon)
         print(f"{label} scale {scale:g}: {time.perf_counter() - start:.0f} s")
     apps = [] if args.skip_vae else [(args.vae_label, model)]
     apps += [(args.cvae_label, cvae)] if args.cvae else []
@@ -231,8 +242,10 @@ def main() -> None:
         optional = "".join(f", {name} {getattr(config, f'rerank_{name}'):g}" for name in ("recovery", "brevity")
                            if getattr(config, f"rerank_{name}"))
         label = (f"{label}, paraphrase() ranked ({draws_described(generator, args.samples)}, overlap "
-                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{optional})")
-        rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, parts)
+                 f"{config.rerank_overlap:g}, likelihood {config.rerank_likelihood:g}{optional}"
+                 f"{', invented words last' if generator.lexicon is not None else ''})")
+        rows += evaluate_row(label, model, [g[0] for g in groups], groups, sources, refs, source_vecs, parts,
+                             lexicon)
         print(f"{label}: {time.perf_counter() - start:.0f} s")
     print(table(rows))
     if args.limit is None:  # merge with earlier rows (a run may add only the CVAE rows)

@@ -115,6 +115,7 @@ class ScaledDraws:
         self.scales: list = []
         self.draws: list = []
         self.config = SimpleNamespace(paraphrase_oversample=oversample)
+        self.lexicon = None  # no words known: none counts as invented
 
     def paraphrase_scale(self, scale):
         return 1.0 if scale is None else scale
@@ -173,6 +174,24 @@ def test_paraphrase_widens_the_scale_until_enough_draws_repeat_no_word():
     assert len(draw_candidates(model, "the market fell", n=2, widen=False)) == 4 and model.scales == [1.0]
 
 
+def test_paraphrase_widens_the_scale_until_enough_draws_invent_no_word():
+    from textvae.apps.paraphrase import draw_candidates
+    from textvae.nlg.lexicon import Lexicon
+
+    class Misspells(ScaledDraws):
+        """At scale <= 1 spells a word it never saw ("the markett fell 0"); beyond, words it knows."""
+
+        def text(self, source, scale, i):
+            return f"the markett fell {i}" if scale <= 1 else f"a new wording {scale} {i}"
+
+    model = Misspells(oversample=2)
+    assert len(draw_candidates(model, "the market fell", n=2)) == 4 and model.scales == [1.0]  # no lexicon
+    model.lexicon = Lexicon.of(["the market fell", "a new wording"])
+    model.scales.clear()
+    candidates = draw_candidates(model, "the market fell", n=2)
+    assert model.scales == [1.0, 1.5] and candidates[4:] == [f"a new wording 1.5 {i}" for i in range(4)]
+
+
 def test_rank_weighs_similarity_overlap_and_likelihood_as_the_model_says(word_tokenizer, tiny_config):
     from textvae.apps.paraphrase import RankFeatures, brevity, rank
     from textvae.errors import ConfigError
@@ -220,3 +239,19 @@ def test_rank_puts_a_candidate_that_repeats_a_word_last_however_similar(word_tok
     candidates = ["the market fell fell", "prices went down", "stocks"]
     monkeypatch.setattr(app, "cosine_to", lambda model, text, outputs: [0.99, 0.5, 0.2][: len(outputs)])
     assert app.rank(model, "the market fell", candidates) == ["prices went down", "stocks", "the market fell fell"]
+
+
+def test_rank_puts_a_candidate_that_invents_a_word_last_however_similar(word_tokenizer, tiny_config, monkeypatch):
+    import importlib
+
+    from textvae.nlg.lexicon import Lexicon
+
+    app = importlib.import_module("textvae.apps.paraphrase")
+    model = TextVAE(tiny_config, word_tokenizer, Lexicon.of(["the market fell", "prices went down"])).eval()
+    candidates = ["the marklet fell", "the markets fell", "prices went down"]
+    monkeypatch.setattr(app, "cosine_to", lambda model, text, outputs: [0.99, 0.9, 0.5][: len(outputs)])
+    assert app.RankFeatures.of(model, "the market fell", candidates, with_nll=False).invented == [1, 0, 0]
+    assert app.rank(model, "the market fell", candidates) == ["the markets fell", "prices went down",
+                                                              "the marklet fell"]
+    model.lexicon = None  # a model saved without a lexicon ranks by the score alone
+    assert app.rank(model, "the market fell", candidates) == candidates

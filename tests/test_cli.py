@@ -68,6 +68,23 @@ def test_console_script_help():
     assert result.returncode == 0 and "--resume" in result.stdout
 
 
+def test_export_gives_a_model_the_lexicon_of_the_texts_its_experiment_trained_on(tmp_path, tiny_config,
+                                                                                word_tokenizer, ptb_files):
+    from textvae import TextVAE
+    from textvae.nlg.lexicon import Lexicon
+
+    TextVAE(tiny_config, word_tokenizer).save_pretrained(tmp_path / "run")
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text(f"data:\n  train: {ptb_files['train'].name}\n  valid_fraction: 0.5\n", encoding="utf-8")
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "out"),
+                 "--lexicon-data", str(experiment)]) == 0
+    texts = ptb_files["train"].read_text(encoding="utf-8").splitlines()
+    assert TextVAE.from_pretrained(tmp_path / "out", device="cpu").lexicon == Lexicon.of(texts[:150])
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"),
+                 "--lexicon-data", str(tmp_path / "missing.yaml")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
 def test_export_writes_bf16_weights_and_the_paraphrase_scale(tmp_path, tiny_config, word_tokenizer, ptb_texts):
     import torch
 

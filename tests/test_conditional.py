@@ -178,14 +178,14 @@ def test_copy_needs_source_attention():
 
 
 def test_both_directions_holds_each_pair_both_ways_on_each_side_of_the_split(tmp_path):
-    from textvae.training.trainer import Trainer
+    from textvae.training.texts import split_texts
 
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("".join(f"source {i}\ttarget {i}\n" for i in range(10)))
     config = load_experiment(None, [f"data.train={tsv}", "data.source_column=0", "data.column=1",
                                     "data.valid_fraction=0.2", "data.both_directions=true",
                                     "model.type=conditional_vae", "model.encoder=gru"])
-    (texts, sources), (valid_texts, valid_sources) = Trainer(config, tmp_path / "run", show_progress=False)._texts()
+    (texts, sources), (valid_texts, valid_sources) = split_texts(config)
     assert texts[:2] == ["target 0", "source 0"] and sources[:2] == ["source 0", "target 0"] and len(texts) == 16
     assert sorted(valid_texts) == ["source 8", "source 9", "target 8", "target 9"]
     with pytest.raises(ConfigError, match="data.both_directions needs pairs"):

@@ -131,14 +131,14 @@ def test_config_fields_fill_in_what_the_name_leaves_out(dataset_folder, tmp_path
 
 
 def test_training_reads_the_configured_column_config_split_and_only_the_examples_it_keeps(dataset_folder, tmp_path):
-    from textvae.training import Trainer
+    from textvae.training.texts import split_texts
 
     csv = write(tmp_path, ".csv")
     config = load_experiment(None, [f"data.train={csv}", "data.column=source", "data.max_examples=2"])
-    assert Trainer(config, tmp_path / "a")._texts() == ((["how are you ?", "hi"], None), None)
+    assert split_texts(config) == ((["how are you ?", "hi"], None), None)
     config = load_experiment(None, [f"data.train={dataset_folder}", "data.column=sentence",
                                     "data.dataset_config=short", f"data.valid={dataset_folder}:test"])
-    assert Trainer(config, tmp_path / "b")._texts() == ((["short train"], None), (["short test"], None))
+    assert split_texts(config) == ((["short train"], None), (["short test"], None))
 
 
 def test_input_lines_come_in_chunks_from_a_file_or_standard_input(tmp_path, monkeypatch):

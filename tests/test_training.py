@@ -84,6 +84,20 @@ def test_init_from_starts_from_a_saved_model_and_keeps_its_tokenizer(ptb_files, 
     assert max((fresh[k] - saved[k]).abs().max().item() for k in saved) > 1e-2
 
 
+def test_a_trained_model_knows_the_words_of_its_training_texts_and_of_the_model_it_starts_from(ptb_files, ptb_texts,
+                                                                                              tmp_path):
+    from textvae.nlg.lexicon import Lexicon
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    train(tiny_experiment(ptb_files, "train.max_steps=1", "train.epochs=1"), first, show_progress=False)
+    assert Lexicon.load(first) == Lexicon.of(ptb_texts[:300])  # the training texts, not the validation ones
+    other = tmp_path / "other.txt"
+    other.write_text("a paraphrase keeps the meaning\n" * 20, encoding="utf-8")
+    train(tiny_experiment({**ptb_files, "train": other}, "train.max_steps=1", "train.epochs=1",
+                          f"train.init_from={first}"), second, show_progress=False)
+    assert Lexicon.load(second).known == Lexicon.load(first).known | {"paraphrase", "keeps", "meaning"}
+
+
 def test_init_from_a_different_architecture_fails_clearly(ptb_files, tmp_path):
     import pytest
 

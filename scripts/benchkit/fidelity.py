@@ -10,6 +10,7 @@ from benchkit.judges import BATCH, embed, per_token_nll
 from textvae import TextVAE
 from textvae.metrics.generation import corpus_bleu, self_bleu
 from textvae.metrics.repetition import repeated_words
+from textvae.nlg.lexicon import Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PretrainedEncoder
 
@@ -72,6 +73,11 @@ def repeat_rate(outputs: list[str], inputs: list[str]) -> float:
     return 100 * sum(repeated_words(o, i) > 0 for o, i in zip(outputs, inputs)) / max(1, len(outputs))
 
 
+def invented_rate(outputs: list[str], inputs: list[str], lexicon: Lexicon) -> float:
+    """Percentage of outputs with a word that neither the lexicon nor their input holds (`Lexicon.invented`)."""
+    return 100 * sum(bool(lexicon.invented(o, i)) for o, i in zip(outputs, inputs)) / max(1, len(outputs))
+
+
 def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
     """Median per-token NLL of the texts under the LM (an empty text counts as +inf); None without an LM. Each text
     is scored without tokenization spaces (`clean_up_tokenization`), real inputs and outputs alike: DailyDialog's
@@ -80,21 +86,25 @@ def median_nll(lm: TextVAE | None, texts: list[str]) -> float | None:
 
 
 def evaluate_set(model: TextVAE, judge: PretrainedEncoder, lm: TextVAE | None, inputs: list[str],
-                 input_vecs: torch.Tensor, scale: float, app: bool = False) -> tuple[dict, list[dict]]:
+                 input_vecs: torch.Tensor, scale: float, app: bool = False,
+                 lexicon: Lexicon | None = None) -> tuple[dict, list[dict]]:
     """The metrics of one model on one input set, and its first 3 inputs with their outputs; the samples are raw
     draws around the posterior, or with `app` the paraphrases `model.paraphrase` returns (up to SAMPLES each: the
-    means are over the outputs there are, and a missing one counts as not differing)."""
+    means are over the outputs there are, and a missing one counts as not differing). With a judge `lexicon`, the
+    share of samples that invent a word too."""
     outputs = reconstruct_and_paraphrase if app else reconstruct_and_sample
     recons, groups = outputs(model, inputs, SAMPLES, scale)
     flat = [s for group in groups for s in group]
     owner = torch.tensor([i for i, group in enumerate(groups) for _ in group], dtype=torch.long)
+    owned = [inputs[i] for i in owner.tolist()]  # the input of each sample
     sample_cos = (embed(judge, flat) * input_vecs[owner]).sum(-1).mean().item() if flat else float("nan")
     metrics = {
         "n": len(inputs), "recon_cos": (embed(judge, recons) * input_vecs).sum(-1).mean().item(),
         "recon_exact": exact_rate(recons, inputs), "recon_bleu": corpus_bleu(recons, inputs), "scale": scale,
         "samples": "paraphrase()" if app else "draws", "sample_cos": sample_cos,
         "differ": sum(normalize(s) != normalize(x) for x, g in zip(inputs, groups) for s in g) / len(inputs),
-        "self_bleu": self_bleu(groups), "repeats": repeat_rate(flat, [inputs[i] for i in owner.tolist()]),
+        "self_bleu": self_bleu(groups), "repeats": repeat_rate(flat, owned),
+        "invented": invented_rate(flat, owned, lexicon) if lexicon is not None else None,
         "sample_nll": median_nll(lm, flat), "real_nll": median_nll(lm, inputs)}
     examples = [{"input": x, "reconstruction": r, "samples": g} for x, r, g in zip(inputs[:3], recons, groups)]
     return metrics, examples

@@ -1,4 +1,5 @@
-"""The fixed judges of generated text: one reference MiniLM's embeddings and a decoder-only LM's per-token NLL."""
+"""The fixed judges of generated text: one reference MiniLM's embeddings, a decoder-only LM's per-token NLL and the
+lexicon of the training corpora."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchkit.paths import DAILYDIALOG, QQP
 from textvae import TextVAE
+from textvae.data import load_texts
+from textvae.nlg.lexicon import Lexicon
 from textvae.nlu import PretrainedEncoder
 from textvae.training.features import cached_features
 
@@ -17,6 +21,14 @@ def embed(judge: PretrainedEncoder, texts: list[str], batch: int = BATCH) -> tor
     """Unit-length sentence embeddings (N, H) of the reference judge, in batches."""
     parts = [judge.sentence_embedding(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     return F.normalize(torch.cat(parts).float(), dim=-1)
+
+
+def reference_lexicon() -> Lexicon:
+    """The words of every training text the text models here may have seen: both columns of QQP-50K train.tsv and
+    the DailyDialog training dialogues. A word of an output that it lacks (and the input does not hold) was made
+    up from subword pieces."""
+    texts = [t for column in (0, 1) for t in load_texts(QQP / "train.tsv", column)]
+    return Lexicon.of(texts + load_texts(DAILYDIALOG / "train" / "dialogues_train.txt"))
 
 
 @torch.no_grad()

@@ -1,7 +1,7 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
-[--paraphrase-center C] [--clean-up-tokenization-spaces] [--license ID] [--dataset NAME]"""
+[--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--license ID] [--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ def add_parser(sub) -> None:
                    help="paraphrase ranking: weight of the penalty on the input's per-token NLL given a candidate")
     p.add_argument("--rerank-brevity", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on candidates shorter than the input (in words)")
+    p.add_argument("--lexicon-data", default=None, metavar="CONFIG",
+                   help="the experiment YAML the model was trained with (a training config or a run's "
+                        "experiment.yaml): the words of its training texts become the model's lexicon "
+                        "(lexicon.txt), with which paraphrase() puts candidates that invent a word last")
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
@@ -78,6 +82,12 @@ def run(args) -> int:
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
+    if args.lexicon_data:
+        from textvae.config import load_experiment
+        from textvae.nlg.lexicon import Lexicon
+        from textvae.training.texts import tokenizer_texts
+
+        model.lexicon = Lexicon.of(tokenizer_texts(load_experiment(args.lexicon_data)))
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
                           datasets=args.datasets)
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")

@@ -26,6 +26,7 @@ from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
 from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.copy import copy_probability, mixture_log_prob
+from textvae.nlg.lexicon import Lexicon
 from textvae.nlu import PosteriorHead, build_encoder
 from textvae.nlu.gru import GRUEncoder
 from textvae.objectives import drop_decoder_inputs
@@ -36,10 +37,11 @@ class ConditionalTextVAE(TextVAE):
     model_type = "conditional_vae"
     conditional = True
 
-    def __init__(self, config: ModelConfig, tokenizer) -> None:
+    def __init__(self, config: ModelConfig, tokenizer, lexicon: Lexicon | None = None) -> None:
         nn.Module.__init__(self)
         self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
         self.tokenizer = tokenizer
+        self.lexicon = lexicon
         self.encoder = build_encoder(self.config)
         hidden = self.encoder.output_dim
         self.posterior_head = PosteriorHead(2 * hidden, config.latent_dim, config.posterior_hidden, config.logvar_clamp)

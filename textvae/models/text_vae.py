@@ -32,6 +32,7 @@ from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
+from textvae.nlg.lexicon import Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
@@ -63,13 +64,14 @@ class TextVAE(nn.Module):
     model_type = "text_vae"
     conditional = False  # True for models that generate from a source / context
 
-    def __init__(self, config: ModelConfig, tokenizer) -> None:
+    def __init__(self, config: ModelConfig, tokenizer, lexicon: Lexicon | None = None) -> None:
         super().__init__()
         if config.vocab_size and config.vocab_size != tokenizer.vocab_size:
             raise CheckpointError(f"the config's vocab_size {config.vocab_size} does not match the tokenizer size "
                                   f"{tokenizer.vocab_size} (config.json and tokenizer.json are from different models)")
         self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
         self.tokenizer = tokenizer
+        self.lexicon = lexicon  # the words of the training text (textvae.nlg.lexicon); None: not known
         latent_dim = self.config.latent_dim if self.config.has_latent else 0
         self.encoder = build_encoder(self.config) if self.config.has_latent else None
         self.posterior_head = (PosteriorHead(self.encoder.output_dim, latent_dim, self.config.posterior_hidden,
@@ -531,7 +533,8 @@ class TextVAE(nn.Module):
 
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None, license: str | None = None,
                         datasets: Sequence[str] = (), metrics: Mapping[str, float] | None = None) -> None:
-        """config.json + model.safetensors + tokenizer files + a README.md model card, each written atomically;
+        """config.json + model.safetensors + tokenizer files (+ lexicon.txt when the model has a lexicon) + a
+        README.md model card, each written atomically;
         `dtype` (e.g. torch.bfloat16) stores the floating-point weights in that type (they load back as
         float32); `license`, `datasets` and `metrics` (name -> value) go into the card. A README.md that
         textvae did not write is kept."""
@@ -543,6 +546,8 @@ class TextVAE(nn.Module):
             weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()}
         save_tensors(folder / WEIGHTS_FILE, weights)
         self.tokenizer.save(folder)
+        if self.lexicon is not None:
+            self.lexicon.save(folder)
         write_model_config(folder, self.model_type, dataclasses.asdict(self.config))
         if not write_model_card(folder, self.config, license, datasets, metrics):
             warnings.warn(f"{folder / CARD_FILE} was not written by textvae: kept it, wrote no model card",
@@ -556,7 +561,7 @@ class TextVAE(nn.Module):
         klass = MODELS.get(model_type)
         if not issubclass(klass, cls):
             raise CheckpointError(f"{folder} holds a '{model_type}' model, not a {cls.model_type}")
-        model = klass(from_dict(ModelConfig, config, "model."), load_tokenizer(folder))
+        model = klass(from_dict(ModelConfig, config, "model."), load_tokenizer(folder), Lexicon.load(folder))
         model.load_weights(folder / WEIGHTS_FILE)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return model.to(device).eval()

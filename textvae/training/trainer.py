@@ -25,16 +25,16 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from textvae.config import ExperimentConfig
-from textvae.data import BucketBatchSampler, TextDataset, load_texts, load_tokenizer, train_tokenizer
-from textvae.data.corpus import both_directions, load_dialogue_pairs, load_pairs, validation_start
+from textvae.data import BucketBatchSampler, TextDataset, load_tokenizer, train_tokenizer
 from textvae.data.sources import with_dataset_defaults
-from textvae.data.stream import TextStream, split_head
+from textvae.data.stream import TextStream
 from textvae.errors import CheckpointError, ConfigError, TextVAEError
 from textvae.fastcpu import build_kernels
 from textvae.fastcpu.machine import warn_if_emulated_bf16
 from textvae.io import WEIGHTS_FILE, atomic_write_text, read_model_config
 from textvae.metrics import evaluate_elbo, latent_report
 from textvae.models import MODELS, TextVAE
+from textvae.nlg.lexicon import Lexicon
 from textvae.objectives import Objective, build_objective
 from textvae.training import tracking
 from textvae.training.batches import EpochBatches, LoaderBatches, StreamBatches
@@ -46,6 +46,7 @@ from textvae.training.checkpoint import (
     set_rng_state,
 )
 from textvae.training.features import attach_cached_features
+from textvae.training.texts import split_texts, streamed_texts
 
 CHECKPOINT_DIR = "checkpoint"
 EXPERIMENT_FILE = "experiment.yaml"
@@ -98,53 +99,6 @@ class Trainer:
             raise ConfigError("data.streaming trains in one process; drop it to train with several (DDP)")
 
     # ---- set-up -----------------------------------------------------------------------------
-    def _texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
-        """((train texts, sources), (valid texts, sources) or None); sources are None for unconditional
-        models. Validation is held out from training when data.valid_fraction asks for it; with
-        data.both_directions each part holds every pair both ways (split first, so no pair is in both)."""
-        parts = self._split_texts()
-        if not self.config.data.both_directions:
-            return parts
-        return tuple(part if part is None else both_directions(*part) for part in parts)
-
-    def _split_texts(self) -> tuple[tuple[list[str], list[str] | None], tuple[list[str], list[str] | None] | None]:
-        data = self.config.data
-
-        def load(spec: str, limit: int | None = None) -> tuple[list[str], list[str] | None]:
-            spec = with_dataset_defaults(spec, data.dataset_config, data.split)
-            if data.dialogue:
-                sources, texts = load_dialogue_pairs(spec, self.config.model.context_turns)
-                return texts, sources
-            if data.source_column is not None:
-                sources, texts = load_pairs(spec, data.source_column, data.column, limit)
-                return texts, sources
-            return load_texts(spec, data.column, limit=limit), None
-
-        def cut(part, start=None, stop=None):
-            texts, sources = part
-            return texts[start:stop], sources[start:stop] if sources is not None else None
-
-        if data.valid:
-            return cut(load(data.train, data.max_examples), stop=data.max_examples), load(data.valid)
-        # a held-out fraction is the end of the whole source: read it all; else only the examples kept
-        train = load(data.train, None if data.valid_fraction else data.max_examples)
-        if data.valid_fraction:
-            split = validation_start(len(train[0]), data.valid_fraction)
-            return cut(cut(train, stop=split), stop=data.max_examples), cut(train, start=split)
-        return cut(train, stop=data.max_examples), None
-
-    def _streamed_texts(self) -> tuple[list[str], list[str] | None, int]:
-        """(the texts the tokenizer is built on, validation texts or None, how many texts at the start of data.train
-        are held out for validation): the first data.stream_sample texts, less the data.valid_fraction of them
-        held out when there is no data.valid."""
-        data = self.config.data
-        spec = with_dataset_defaults(data.train, data.dataset_config, data.split)
-        held, sample = split_head(spec, data.column, data.stream_sample, 0.0 if data.valid else data.valid_fraction)
-        if data.valid:
-            return sample[: data.max_examples], load_texts(with_dataset_defaults(data.valid, data.dataset_config,
-                                                                                 data.split), data.column), 0
-        return sample[: data.max_examples], held or None, len(held)
-
     def _tokenizer(self, texts: list[str], resume: bool):
         found = existing_checkpoint(self.output / CHECKPOINT_DIR) if resume else None
         if found is not None and (found / "tokenizer.json").is_file():
@@ -153,6 +107,13 @@ class Trainer:
             return load_tokenizer(self.config.train.init_from)
         data = self.config.data
         return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
+
+    def _lexicon(self, texts: list[str]) -> Lexicon:
+        """The words the decoder learns to write: those of the texts the tokenizer is built on, with the words of
+        the model it starts from (train.init_from)."""
+        lexicon = Lexicon.of(texts)
+        start = Lexicon.load(self.config.train.init_from) if self.config.train.init_from else None
+        return lexicon if start is None else Lexicon(lexicon.known | start.known)
 
     # ---- main loop --------------------------------------------------------------------------
     def train(self, resume: bool = False) -> TextVAE:
@@ -181,17 +142,17 @@ class Trainer:
         cfg = self.config
         acc = self.accelerator
         if cfg.data.streaming:
-            train_texts, valid_texts, held = self._streamed_texts()
+            train_texts, valid_texts, held = streamed_texts(self.config)
             train_sources, valid = None, (valid_texts, None) if valid_texts else None
         else:
-            (train_texts, train_sources), valid = self._texts()
+            (train_texts, train_sources), valid = split_texts(self.config)
         tokenizer = self._tokenizer(train_texts, resume)
         if not cfg.data.streaming:
             train_set = TextDataset(train_texts, tokenizer, cfg.data.max_length, sources=train_sources)
             if train_set.truncated:
                 warnings.warn(f"{train_set.truncated} training sentence(s) longer than data.max_length="
                               f"{cfg.data.max_length} tokens were truncated", UserWarning, stacklevel=3)
-        model = self.model_class(cfg.model, tokenizer)
+        model = self.model_class(cfg.model, tokenizer, self._lexicon(train_texts))
         if cfg.train.init_from and not resume:
             warm_start(model, Path(cfg.train.init_from))
         # validation texts are not truncated, except to what a position-limited (transformer) decoder takes

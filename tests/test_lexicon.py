@@ -1,0 +1,44 @@
+import pytest
+
+from textvae.nlg.lexicon import LEXICON_FILE, Lexicon, words
+
+
+def test_words_are_lower_cased_runs_of_letters_without_a_possessive():
+    assert words("Does Pepto-Bismol help? It's Sam's 2nd try.") == {
+        "does", "pepto", "bismol", "help", "it", "sam", "nd", "try"}
+    assert words("I won ’ t go , I’m tired") == {"i", "won", "t", "go", "i’m", "tired"}
+
+
+def test_invented_words_are_those_neither_the_lexicon_nor_the_source_holds():
+    lexicon = Lexicon.of(["How do examples help?", "Why is gas cheap? A cent or two.", "What are the tachyons?"])
+    assert lexicon.invented("Does Pepto-Bismism help with gas?", "Does Pepto-Bismol help with gas?") == ["bismism"]
+    assert lexicon.invented("How do exampless help?") == ["exampless"]
+    # a word of the source (a name copied over) is not invented, nor is an inflection of a known word
+    assert lexicon.invented("Does Pepto-Bismol help?", "Does Pepto-Bismol help with gas?") == []
+    assert lexicon.invented("What is the tachyon? The example.") == []
+    assert lexicon.invented("Why is the gas's help cheap, 40 cents or 400?") == []
+
+
+def test_a_lexicon_saves_as_one_word_per_line_and_loads_back(tmp_path):
+    lexicon = Lexicon.of(["the market fell", "Stocks rose"])
+    lexicon.save(tmp_path)
+    assert (tmp_path / LEXICON_FILE).read_text(encoding="utf-8") == "fell\nmarket\nrose\nstocks\nthe\n"
+    assert Lexicon.load(tmp_path) == lexicon
+    assert Lexicon.load(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_a_model_keeps_its_lexicon_through_save_and_load(tmp_path, tiny_config, word_tokenizer, conditional):
+    import dataclasses
+
+    from textvae import TextVAE
+    from textvae.models.conditional import ConditionalTextVAE
+
+    config = dataclasses.replace(tiny_config, type="conditional_vae") if conditional else tiny_config
+    klass = ConditionalTextVAE if conditional else TextVAE
+    model = klass(config, word_tokenizer, Lexicon.of(["the market fell"]))
+    model.save_pretrained(tmp_path / "with")
+    assert TextVAE.from_pretrained(tmp_path / "with", device="cpu").lexicon == model.lexicon
+    klass(config, word_tokenizer).save_pretrained(tmp_path / "without")
+    assert not (tmp_path / "without" / LEXICON_FILE).exists()
+    assert TextVAE.from_pretrained(tmp_path / "without", device="cpu").lexicon is None

@@ -30,6 +30,16 @@ def test_bundled_vae_paraphrases_offline():
     assert all(isinstance(p, str) and p for p in paraphrases)
 
 
+def test_the_bundled_paraphrasers_know_the_words_of_their_training_texts():
+    from textvae.nlg.lexicon import Lexicon
+
+    for folder in (default_model_path(), default_model_path(DEFAULT_PARAPHRASER)):
+        lexicon = Lexicon.load(folder)
+        assert lexicon is not None and len(lexicon.known) > 10_000
+        assert lexicon.invented("Does Pepto-Bismism help with gas?", "Does Pepto-Bismol help with gas?") == ["bismism"]
+        assert lexicon.invented("How can I learn to play the guitar?") == []
+
+
 def test_bundled_vae_refines_its_latents_and_reads_new_sentences_back():
     vae = TextVAE.from_pretrained(device="cpu")
     assert vae.config.refine_steps > 0

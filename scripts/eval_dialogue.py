@@ -13,11 +13,11 @@ default is chosen there, never on test).
     python scripts/eval_dialogue.py --cvae DIR --seq2seq DIR --choose --limit 500  # settings on validation
     python scripts/eval_dialogue.py --cvae DIR --seq2seq DIR --limit 300        # smoke run
 
-Metrics (lower-cased whitespace tokens): distinct-1/2 across the samples of each input (averaged over
-inputs) and over all generated responses (corpus); smoothed sentence BLEU of each sample against the
-reference, averaged over the samples (precision) and its max over the samples (recall); relevance: the
-MiniLM cosine (all-MiniLM-L6-v2, the same judge for every row) between each reply and the true response,
-averaged over the samples and its max over the samples; mean length.
+Metrics (lower-cased whitespace tokens of each reply tokenized as DailyDialog is, `spaced`): distinct-1/2 across
+the samples of each input (averaged over inputs) and over all generated responses (corpus); smoothed sentence BLEU
+of each sample against the reference, averaged over the samples (precision) and its max over the samples (recall);
+relevance: the MiniLM cosine (all-MiniLM-L6-v2, the same judge for every row) between each reply and the true
+response, averaged over the samples and its max over the samples; mean length.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import time
 from statistics import mean
 
@@ -41,6 +42,9 @@ from textvae.nlu import PretrainedEncoder
 
 TEST = DAILYDIALOG / "test" / "dialogues_test.txt"
 RESULTS = RESULTS_DIR / "dialogue.json"
+_PUNCTUATION = re.compile(r"(?<=\S)(?<!\.)(\.{2,}|[.,!?;:%])(?=[\s.,!?;:%]|$)")  # "late." -> "late ."; "3.5", "..." kept
+_DOLLAR = re.compile(r"\$(?=\d)")  # "$80" -> "$ 80"
+_CURLY = re.compile(r"(?<=\w)’(?=\w)")  # "I’m" -> "I ’ m"
 
 
 def relevance(judge: PretrainedEncoder, groups: list[list[str]], references: list[str]) -> tuple[float, float]:
@@ -52,7 +56,15 @@ def relevance(judge: PretrainedEncoder, groups: list[list[str]], references: lis
     return mean(s.mean().item() for s in sims), mean(s.max().item() for s in sims)
 
 
+def spaced(reply: str) -> str:
+    """`reply` tokenized as DailyDialog's lines are: a space before sentence punctuation and on both sides of a
+    curly apostrophe ("Sorry, I’m late." -> "Sorry , I ’ m late ."), so that a model that removes those spaces
+    (`model.clean_up_tokenization_spaces`) is scored on the same tokens as one that writes them."""
+    return _CURLY.sub(" ’ ", _DOLLAR.sub("$ ", _PUNCTUATION.sub(r" \1", reply)))
+
+
 def score(groups: list[list[str]], references: list[str], judge: PretrainedEncoder) -> dict:
+    groups = [[spaced(reply) for reply in group] for group in groups]
     flat = [response for group in groups for response in group]
     precision, recall = bleu_precision_recall(groups, references)
     relevance_avg, relevance_max = relevance(judge, groups, references)

@@ -82,7 +82,11 @@ def test_export_gives_a_model_the_lexicon_of_the_texts_its_experiment_trained_on
     assert TextVAE.from_pretrained(tmp_path / "out", device="cpu").lexicon == Lexicon.of(texts[:150])
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"),
                  "--lexicon-data", str(tmp_path / "missing.yaml")]) == 2
-    assert not (tmp_path / "bad").exists()
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"), "--truecase"]) == 2
+    assert not (tmp_path / "bad").exists()  # truecasing needs a lexicon
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "cased"), "--truecase",
+                 "--lexicon-data", str(experiment)]) == 0
+    assert TextVAE.from_pretrained(tmp_path / "cased", device="cpu").config.truecase
 
 
 def test_export_writes_bf16_weights_and_the_paraphrase_scale(tmp_path, tiny_config, word_tokenizer, ptb_texts):

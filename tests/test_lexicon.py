@@ -19,12 +19,24 @@ def test_invented_words_are_those_neither_the_lexicon_nor_the_source_holds():
     assert lexicon.invented("Why is the gas's help cheap, 40 cents or 400?") == []
 
 
-def test_a_lexicon_saves_as_one_word_per_line_and_loads_back(tmp_path):
-    lexicon = Lexicon.of(["the market fell", "Stocks rose"])
+def test_a_lexicon_saves_as_one_word_per_line_in_its_casing_and_loads_back(tmp_path):
+    lexicon = Lexicon.of(["the market fell", "Stocks rose after I met Mary"])
     lexicon.save(tmp_path)
-    assert (tmp_path / LEXICON_FILE).read_text(encoding="utf-8") == "fell\nmarket\nrose\nstocks\nthe\n"
+    assert (tmp_path / LEXICON_FILE).read_text(encoding="utf-8") == (
+        "after\nfell\nI\nmarket\nMary\nmet\nrose\nstocks\nthe\n")
     assert Lexicon.load(tmp_path) == lexicon
     assert Lexicon.load(tmp_path / "elsewhere") is None
+
+
+def test_truecasing_gives_each_word_its_commonest_casing_inside_a_sentence():
+    lexicon = Lexicon.of(["I think Mary's right.", "Mary and I watch TV.", "Well, I know. Well done, Tv fans!",
+                          "Sure, I'm told the tv is on."])
+    # "Well" is only ever first in its sentence: its capital says nothing; "TV" beats "tv" and "Tv" two to one
+    assert lexicon.cased == {"i": "I", "mary": "Mary", "tv": "TV", "i'm": "I'm"}
+    assert lexicon.truecase("well , i'm sure mary's tv is on . sure i know !") == (
+        "Well , I'm sure Mary's TV is on . Sure I know !")
+    assert lexicon.truecase("no, idk.") == "No, idk."  # unknown words keep their casing
+    assert lexicon.truecase("yes, i’ve met mary’s dog") == "Yes, I’ve met Mary’s dog"  # by its first part
 
 
 @pytest.mark.parametrize("conditional", [False, True])

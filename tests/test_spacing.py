@@ -1,4 +1,4 @@
-"""Decoded text without tokenization spaces: the function, and models that ask for it in their config."""
+"""Decoded text without tokenization spaces, and truecased: the functions, and models that ask for them in their config."""
 
 import dataclasses
 
@@ -16,6 +16,8 @@ from textvae.nlg.spacing import clean_up_tokenization
     ("Wait ... what ?", "Wait... what?"),
     ("Is it 3.5 or 4?", "Is it 3.5 or 4?"),  # already clean: unchanged
     ("press the 'd' key", "press the 'd' key"),  # a quoted letter is not a clitic
+    ("I ’ m sure they won ’ t .", "I’m sure they won’t."),
+    ("the ’ mad ’ king", "the ’ mad ’ king"),  # a curly quote is not a clitic
 ])
 def test_clean_up_tokenization_removes_the_spaces_tokenized_text_puts_before_punctuation(text, clean):
     assert clean_up_tokenization(text) == clean
@@ -38,3 +40,23 @@ def test_a_model_cleans_what_it_decodes_only_when_its_config_asks(tiny_config):
     torch.manual_seed(1)
     cleaned = model.decode(z, strategy="sample")
     assert cleaned and not any(" ," in t or " ." in t or " !" in t for t in cleaned)
+
+
+def test_a_model_of_lower_cased_text_truecases_what_it_decodes_when_its_config_asks(tiny_config, tmp_path):
+    from textvae import TextVAE
+    from textvae.data.tokenizers import WordTokenizer
+    from textvae.errors import CheckpointError
+    from textvae.nlg.lexicon import LEXICON_FILE, Lexicon
+
+    texts = ["Sorry , I don't know Mary .", "Yes , I met Mary here !"]
+    tokenizer = WordTokenizer.train(texts, lowercase=True)
+    model = TextVAE(tiny_config, tokenizer, Lexicon.of(texts)).eval()
+    ids = tokenizer.encode("sorry , i don't know mary .")
+    assert model.detokenize(ids) == "sorry , i don't know mary ."
+    model.config = dataclasses.replace(model.config, truecase=True, clean_up_tokenization_spaces=True)
+    assert model.detokenize(ids) == "Sorry, I don't know Mary."
+    model.save_pretrained(tmp_path / "cased")
+    assert TextVAE.from_pretrained(tmp_path / "cased", device="cpu").detokenize(ids) == "Sorry, I don't know Mary."
+    (tmp_path / "cased" / LEXICON_FILE).unlink()
+    with pytest.raises(CheckpointError, match="truecasing but the folder has no lexicon.txt"):
+        TextVAE.from_pretrained(tmp_path / "cased", device="cpu")

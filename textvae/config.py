@@ -175,6 +175,7 @@ class ModelConfig:
     refine_early_stop: bool = False  # ... a text stops once the greedy decode of its z is the text
     paraphrase_center: float = 1.0  # samples are centered this far from the encoder's mean (0) to the refined one (1)
     clean_up_tokenization_spaces: bool = False  # decoded text loses the space before punctuation ("sorry , I" -> "sorry, I")
+    truecase: bool = False  # decoded text gets each word's commonest casing from the model's lexicon ("i" -> "I")
     vocab_size: int = 0  # set from the tokenizer when the model is built
 
     def validate(self) -> None:

@@ -1,7 +1,8 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
-[--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--license ID] [--dataset NAME]"""
+[--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--truecase] [--license ID]
+[--dataset NAME]"""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def add_parser(sub) -> None:
                    help="the experiment YAML the model was trained with (a training config or a run's "
                         "experiment.yaml): the words of its training texts become the model's lexicon "
                         "(lexicon.txt), with which paraphrase() puts candidates that invent a word last")
+    p.add_argument("--truecase", action=argparse.BooleanOptionalAction, default=None,
+                   help="decoded text gets each word's commonest casing in the training texts and a capital at "
+                        "each sentence start ('no , i know mary .' -> 'No , I know Mary .'); needs a lexicon")
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
@@ -78,7 +82,7 @@ def run(args) -> int:
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
              "refine_early_stop": args.refine_early_stop,
              "paraphrase_center": args.paraphrase_center,
-             "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces}
+             "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces, "truecase": args.truecase}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
@@ -88,6 +92,8 @@ def run(args) -> int:
         from textvae.training.texts import tokenizer_texts
 
         model.lexicon = Lexicon.of(tokenizer_texts(load_experiment(args.lexicon_data)))
+    if model.config.truecase and model.lexicon is None:
+        raise TextVAEError("--truecase needs the model's lexicon: give --lexicon-data CONFIG")
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
                           datasets=args.datasets)
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")

@@ -32,7 +32,7 @@ from textvae.models.token_nll import per_example
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
-from textvae.nlg.lexicon import Lexicon
+from textvae.nlg.lexicon import LEXICON_FILE, Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
@@ -326,10 +326,12 @@ class TextVAE(nn.Module):
                 yield from (self.detokenize(row) for row in ids)
 
     def detokenize(self, ids: list[int]) -> str:
-        """The text of generated token ids, cleaned of tokenization spaces where the model's config asks
-        (`config.clean_up_tokenization_spaces`, `textvae.nlg.spacing`)."""
+        """The text of generated token ids, cleaned of tokenization spaces and truecased where the model's config
+        asks (`config.clean_up_tokenization_spaces`, `textvae.nlg.spacing`; `config.truecase`,
+        `Lexicon.truecase`)."""
         text = self.tokenizer.decode(ids)
-        return clean_up_tokenization(text) if self.config.clean_up_tokenization_spaces else text
+        text = clean_up_tokenization(text) if self.config.clean_up_tokenization_spaces else text
+        return self.lexicon.truecase(text) if self.config.truecase and self.lexicon is not None else text
 
     def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.
@@ -561,7 +563,10 @@ class TextVAE(nn.Module):
         klass = MODELS.get(model_type)
         if not issubclass(klass, cls):
             raise CheckpointError(f"{folder} holds a '{model_type}' model, not a {cls.model_type}")
-        model = klass(from_dict(ModelConfig, config, "model."), load_tokenizer(folder), Lexicon.load(folder))
+        model_config, lexicon = from_dict(ModelConfig, config, "model."), Lexicon.load(folder)
+        if model_config.truecase and lexicon is None:
+            raise CheckpointError(f"{folder}: config.json asks for truecasing but the folder has no {LEXICON_FILE}")
+        model = klass(model_config, load_tokenizer(folder), lexicon)
         model.load_weights(folder / WEIGHTS_FILE)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return model.to(device).eval()

@@ -189,7 +189,8 @@ def main() -> None:
     summary = (f"\n\n{label} vs deterministic seq2seq: distinct-2 per input {ratio:.2f}x; BLEU recall "
                f"{cvae_row['bleu_recall']:.3f} vs {greedy['bleu_recall']:.3f}; relevance (max) "
                f"{cvae_row['relevance_max']:.3f} vs {greedy['relevance_max']:.3f}. {len(contexts)} test pairs, "
-               f"{args.samples} responses each; lower-cased whitespace tokens; BLEU = sacrebleu smoothed sentence "
+               f"{args.samples} responses each; lower-cased whitespace tokens of replies spaced as DailyDialog is; "
+               "BLEU = sacrebleu smoothed sentence "
                "BLEU (0-1) against the single reference. Models: `textvae train --config "
                "configs/dailydialog_cvae.yaml` and the same with `--set model.variational=false`.")
     print(summary.strip())

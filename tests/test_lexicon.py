@@ -39,6 +39,13 @@ def test_truecasing_gives_each_word_its_commonest_casing_inside_a_sentence():
     assert lexicon.truecase("yes, i’ve met mary’s dog") == "Yes, I’ve met Mary’s dog"  # by its first part
 
 
+def test_joined_lexicons_know_the_words_and_casings_of_both():
+    first, second = Lexicon.of(["so I met Mary here"]), Lexicon.of(["we watch TV with mary"])
+    joined = first.joined(second)
+    assert joined.known == first.known | second.known
+    assert joined.cased == {"i": "I", "mary": "Mary", "tv": "TV"}  # "Mary" from the first, "TV" from the second
+
+
 @pytest.mark.parametrize("conditional", [False, True])
 def test_a_model_keeps_its_lexicon_through_save_and_load(tmp_path, tiny_config, word_tokenizer, conditional):
     import dataclasses

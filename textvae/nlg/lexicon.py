@@ -69,6 +69,10 @@ class Lexicon:
                  if (form := forms.most_common(1)[0][0]) != word and word in known}
         return cls(frozenset(known), cased)
 
+    def joined(self, other: Lexicon) -> Lexicon:
+        """The words of both lexicons; a word cased in both keeps this lexicon's casing."""
+        return Lexicon(self.known | other.known, {**other.cased, **self.cased})
+
     def invented(self, output: str, source: str = "") -> list[str]:
         """The words of `output` that neither the lexicon nor `source` holds, in any `_forms` (a name copied from
         the input is not invented), sorted: those a decoder made up from pieces."""

@@ -1,5 +1,5 @@
 """The texts an experiment trains and validates on, read as its data section says (a held-out fraction, pairs both
-ways, a streamed sample), and the lexicon of what its decoder learns to write."""
+ways, a streamed sample), and those its tokenizer and lexicon are built on."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ class Trainer:
         the model it starts from (train.init_from)."""
         lexicon = Lexicon.of(texts)
         start = Lexicon.load(self.config.train.init_from) if self.config.train.init_from else None
-        return lexicon if start is None else Lexicon(lexicon.known | start.known)
+        return lexicon if start is None else lexicon.joined(start)
 
     # ---- main loop --------------------------------------------------------------------------
     def train(self, resume: bool = False) -> TextVAE:

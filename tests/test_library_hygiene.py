@@ -94,3 +94,19 @@ def test_export_passes_licence_and_datasets_to_the_card(tmp_path, tiny_config, w
                  "--license", "apache-2.0", "--dataset", "ptb", "--dataset", "quora"]) == 0
     metadata = front_matter(tmp_path / "out" / "README.md")
     assert metadata["license"] == "apache-2.0" and metadata["datasets"] == ["ptb", "quora"]
+
+
+def test_export_puts_measured_figures_in_the_card_and_refuses_malformed_ones(tmp_path, tiny_config, word_tokenizer):
+    from textvae import TextVAE
+
+    TextVAE(tiny_config, word_tokenizer).save_pretrained(tmp_path / "run")
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "out"),
+                 "--metric", "unseen iBLEU=11.7", "--metric", "valid neg_elbo=29.5"]) == 0
+    card = tmp_path / "out" / "README.md"
+    assert front_matter(card)["metrics"] == ["unseen iBLEU", "valid neg_elbo"]
+    assert "| unseen iBLEU | 11.7 |" in card.read_text(encoding="utf-8")
+    for bad in ("iBLEU", "=3", "iBLEU=high", "iBLEU=nan"):
+        with pytest.raises(SystemExit) as stop:
+            main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "bad"), "--metric", bad])
+        assert stop.value.code == 2
+    assert not (tmp_path / "bad").exists()

@@ -2,7 +2,7 @@
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
 [--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--truecase] [--license ID]
-[--dataset NAME]"""
+[--dataset NAME] [--metric NAME=VALUE]"""
 
 from __future__ import annotations
 
@@ -59,7 +59,24 @@ def add_parser(sub) -> None:
     p.add_argument("--license", default=None, help="the model's licence for its model card (README.md), e.g. mit")
     p.add_argument("--dataset", action="append", default=[], dest="datasets", metavar="NAME",
                    help="a dataset the model was trained on, for its model card (repeat for several)")
+    p.add_argument("--metric", action="append", default=[], dest="metrics", type=metric, metavar="NAME=VALUE",
+                   help="a measured figure for the model card's evaluation table, e.g. 'valid neg_elbo=29.5' "
+                        "(repeat for several)")
     p.set_defaults(run=run)
+
+
+def metric(text: str) -> tuple[str, float]:
+    """'NAME=VALUE' -> (NAME, VALUE): a non-empty name and a finite number, else an argparse error."""
+    import math
+
+    name, sep, value = text.rpartition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not sep or not name.strip() or not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a finite number, got {text!r}")
+    return name.strip(), number
 
 
 def run(args) -> int:
@@ -95,6 +112,6 @@ def run(args) -> int:
     if model.config.truecase and model.lexicon is None:
         raise TextVAEError("--truecase needs the model's lexicon: give --lexicon-data CONFIG")
     model.save_pretrained(args.output, dtype=getattr(torch, DTYPES[args.dtype]), license=args.license,
-                          datasets=args.datasets)
+                          datasets=args.datasets, metrics=dict(args.metrics))
     print(f"{args.model} -> {args.output} ({DTYPES[args.dtype]}, paraphrase_scale {model.config.paraphrase_scale})")
     return 0

@@ -11,9 +11,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("paraphrase", help="paraphrases by sampling z around the sentence's posterior",
                        description="Draw z = mu + S * sigma * eps around TEXT's posterior, decode, drop duplicates "
                                    "and the input, rank the rest: by similarity to the input, less the model's "
-                                   "penalties on copying its words and on unlikely candidates (model.rerank_overlap, "
-                                   "model.rerank_likelihood). With --input, one block of paraphrases per line of "
-                                   "the file (or of standard input for -).")
+                                   "penalties on copying its words, on unlikely candidates and on candidates shorter "
+                                   "than it (model.rerank_overlap, model.rerank_likelihood, model.rerank_brevity), "
+                                   "those that repeat or invent a word last. With --input, one block of paraphrases "
+                                   "per line of the file (or of standard input for -).")
     add_model_arg(p)
     p.add_argument("text", nargs="?", default=None, metavar="TEXT")
     p.add_argument("--input", default=None, metavar="FILE", help="paraphrase each line of FILE (- for standard input)")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
 
@@ -67,14 +68,12 @@ def add_parser(sub) -> None:
 
 def metric(text: str) -> tuple[str, float]:
     """'NAME=VALUE' -> (NAME, VALUE): a non-empty name and a finite number, else an argparse error."""
-    import math
-
-    name, sep, value = text.rpartition("=")
+    name, _, value = text.rpartition("=")
     try:
         number = float(value)
     except ValueError:
-        number = math.nan
-    if not sep or not name.strip() or not math.isfinite(number):
+        number = None
+    if not name.strip() or number is None or not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a finite number, got {text!r}")
     return name.strip(), number
 

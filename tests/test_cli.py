@@ -114,3 +114,29 @@ def test_export_writes_bf16_weights_and_the_paraphrase_scale(tmp_path, tiny_conf
     assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "x"),
                  "--paraphrase-scale", "-1"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_export_int8_stores_a_quarter_of_the_bytes_and_loads_close_to_the_float_model(tmp_path, tiny_config,
+                                                                                     word_tokenizer, ptb_texts):
+    import torch
+
+    from textvae import TextVAE
+    from textvae.io import WEIGHTS_FILE, load_tensors
+
+    torch.manual_seed(0)
+    model = TextVAE(tiny_config, word_tokenizer).eval()
+    model.save_pretrained(tmp_path / "run")
+    assert main(["export", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "out"), "--dtype", "int8"]) == 0
+    stored = load_tensors(tmp_path / "out" / WEIGHTS_FILE)
+    matrices = [k for k, v in model.state_dict().items() if v.dim() >= 2 and k in stored]
+    assert matrices and all(stored[k].dtype == torch.int8 for k in matrices)
+    size = (tmp_path / "out" / WEIGHTS_FILE).stat().st_size
+    assert size < 0.3 * (tmp_path / "run" / WEIGHTS_FILE).stat().st_size
+    loaded = TextVAE.from_pretrained(tmp_path / "out", device="cpu")
+    assert next(loaded.parameters()).dtype == torch.float32
+    for key, value in model.state_dict().items():
+        error = (loaded.state_dict()[key] - value).abs()
+        bound = value.abs().amax(dim=-1, keepdim=True) / 254 + 1e-7 if value.dim() >= 2 else 0.0
+        assert (error <= bound).all(), key  # each weight within half a step of its row's scale
+    assert torch.allclose(loaded.encode(ptb_texts[:2], refine_steps=0)[0],
+                          model.encode(ptb_texts[:2], refine_steps=0)[0], atol=0.05)

@@ -1,4 +1,4 @@
-"""textvae export --model DIR --output DIR [--dtype bfloat16] [--paraphrase-scale S] [--reply-top-p P]
+"""textvae export --model DIR --output DIR [--dtype bfloat16|int8] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
 [--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--truecase] [--license ID]
@@ -9,18 +9,20 @@ from __future__ import annotations
 import argparse
 import math
 
-DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
+DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16",
+          "int8": "int8"}
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="copy a trained model for sharing: smaller weights, generation defaults",
                        description="Load a saved model and write it again to OUTPUT: weights optionally in a "
-                                   "16-bit type (they load back as float32), and the generation defaults (paraphrase "
-                                   "scale, reply top-p, paraphrase candidates and ranking weights, latent refinement) "
-                                   "recorded in its config.json.")
+                                   "16-bit type or as int8 with a scale per row (they load back as float32), and "
+                                   "the generation defaults (paraphrase scale, reply top-p, paraphrase candidates and "
+                                   "ranking weights, latent refinement) recorded in its config.json.")
     p.add_argument("--model", required=True, help="saved model folder (a training run's folder works)")
     p.add_argument("--output", required=True, help="folder to write (config.json, model.safetensors, tokenizer)")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weight type on disk")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                   help="weight type on disk (int8: each matrix rounded to 255 levels per row)")
     p.add_argument("--paraphrase-scale", type=float, default=None,
                    help="the model's default S for paraphrase/generate (z = mu + S * sigma * eps)")
     p.add_argument("--reply-top-p", type=float, default=None,

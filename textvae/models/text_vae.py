@@ -36,6 +36,7 @@ from textvae.nlg.lexicon import LEXICON_FILE, Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
+from textvae.quantized import dequantize_rows, quantize_rows
 
 LATENT_CHUNK = 4096  # latents drawn at once for a stream of samples (1 MB at 64 dimensions)
 ENCODE_BATCH = 64  # texts encoded at once by default: with length-sorted batches, faster and smaller than 256
@@ -538,13 +539,16 @@ class TextVAE(nn.Module):
         """config.json + model.safetensors + tokenizer files (+ lexicon.txt when the model has a lexicon) + a
         README.md model card, each written atomically;
         `dtype` (e.g. torch.bfloat16) stores the floating-point weights in that type (they load back as
-        float32); `license`, `datasets` and `metrics` (name -> value) go into the card. A README.md that
-        textvae did not write is kept."""
+        float32; torch.int8: each matrix as int8 with a scale per row, `textvae.quantized`); `license`,
+        `datasets` and `metrics` (name -> value) go into the card. A README.md that textvae did not write is
+        kept."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         skipped = self._frozen_keys() | self._tied_keys()
         weights = {k: v for k, v in self.state_dict().items() if k not in skipped}
-        if dtype is not None:
+        if dtype == torch.int8:
+            weights = quantize_rows(weights)
+        elif dtype is not None:
             weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()}
         save_tensors(folder / WEIGHTS_FILE, weights)
         self.tokenizer.save(folder)
@@ -575,7 +579,7 @@ class TextVAE(nn.Module):
         """Load safetensors weights; only a frozen encoder's weights and tied copies may be absent (with
         `warm_start`, any pretrained encoder weights: a model saved with a frozen encoder starts one that
         fine-tunes it)."""
-        state = load_tensors(path)
+        state = dequantize_rows(load_tensors(path))
         try:
             result = self.load_state_dict(state, strict=False)
         except RuntimeError as err:  # tensor shapes differ from the config's

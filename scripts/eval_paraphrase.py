@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--skip-vae", action="store_true", help="only the copy baseline and --cvae rows")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--samples", type=int, default=5, help="samples per source (self-BLEU, distinct)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent draws (other seeds: other draws)")
     parser.add_argument("--rerank", action="store_true", help="pick the most similar differing sample (slower)")
     parser.add_argument("--choose-rank", metavar="DIR", default=None,
                         help="choose this model's paraphrase ranking weights on validation pairs (and stop)")
@@ -187,7 +188,7 @@ def main() -> None:
                         help="only the unseen test pairs (rows of that subset alone; about 40 %% of the time)")
     parser.add_argument("--data", default=str(QQP))
     args = parser.parse_args()
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     data = Path(args.data)
     if args.choose_rank:
         valid_sources, valid_refs = validation_pairs(data / "train.tsv", args.valid_fraction, args.valid_pairs)

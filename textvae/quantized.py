@@ -9,8 +9,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-LEVELS = 127
+LEVELS = 127  # symmetric int8: a row's largest absolute weight maps to 127
 SCALE_SUFFIX = ".row_scale"  # the scale of an int8 matrix `name` is stored as `name.row_scale`
+
+
+def row_scales(matrix: Tensor) -> Tensor:
+    """The scale of each row of a 2-D float tensor: its largest absolute value / LEVELS (never 0)."""
+    return (matrix.abs().amax(dim=1) / LEVELS).clamp_min(torch.finfo(torch.float32).tiny)
 
 
 def quantize_rows(weights: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -24,7 +29,7 @@ def quantize_rows(weights: dict[str, Tensor]) -> dict[str, Tensor]:
             out[key] = value.float()
         else:
             rows = value.float().flatten(1)
-            scale = (rows.abs().amax(dim=1) / LEVELS).clamp_min(torch.finfo(torch.float32).tiny)
+            scale = row_scales(rows)
             out[key] = (rows / scale[:, None]).round().clamp(-LEVELS, LEVELS).to(torch.int8).view(value.shape)
             out[key + SCALE_SUFFIX] = scale
     return out
@@ -32,9 +37,8 @@ def quantize_rows(weights: dict[str, Tensor]) -> dict[str, Tensor]:
 
 def dequantize_rows(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     """The float32 weights of `quantize_rows`'s output; tensors without a scale pass through unchanged."""
-    out = {key: value for key, value in tensors.items() if not key.endswith(SCALE_SUFFIX)}
-    for key, value in out.items():
+    def restored(key: str, value: Tensor) -> Tensor:
         scale = tensors.get(key + SCALE_SUFFIX)
-        if scale is not None:
-            out[key] = (value.flatten(1).float() * scale.float()[:, None]).view(value.shape)
-    return out
+        return value if scale is None else (value.flatten(1).float() * scale.float()[:, None]).view(value.shape)
+
+    return {key: restored(key, value) for key, value in tensors.items() if not key.endswith(SCALE_SUFFIX)}

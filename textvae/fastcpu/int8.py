@@ -15,8 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from textvae.fastcpu.packed import PackedWeights
-
-CHANNEL_LEVELS = 127  # symmetric int8: a channel's largest absolute weight maps to 127
+from textvae.quantized import row_scales
 
 
 def int8_available(device: torch.device) -> bool:
@@ -29,7 +28,7 @@ class Int8Weights(PackedWeights):
 
     def _pack(self, weight: Tensor, bias: Tensor | None):
         """`weight` (out, in) as per-channel int8, packed with its float bias for the quantized linear kernel."""
-        scale = (weight.abs().amax(dim=1) / CHANNEL_LEVELS).clamp_min(1e-8).double()
+        scale = row_scales(weight).clamp_min(1e-8).double()
         zero = torch.zeros(weight.shape[0], dtype=torch.long)
         with warnings.catch_warnings():  # torch announces a move of quantized tensors to torchao; the kernels stay
             warnings.simplefilter("ignore", UserWarning)

@@ -83,3 +83,57 @@ def test_elbo_objective_weighs_the_model_terms_at_the_step(tiny_config, word_tok
     expected = out.reconstruction.mean() + 0.5 * out.kl_per_dim.sum(-1).mean() + 0.5 * out.bag_of_words.mean()
     assert terms.beta == 0.5 and torch.allclose(terms.loss, expected)
     assert torch.equal(terms.extra["bow"], out.bag_of_words)
+
+
+def test_uniform_cross_entropy_is_the_mean_negative_log_probability_over_the_vocabulary():
+    from textvae.fastcpu.output_loss import linear_cross_entropy
+    from textvae.models.token_nll import uniform_cross_entropy
+
+    torch.manual_seed(0)
+    states, weight, bias = torch.randn(6, 8), torch.randn(11, 8), torch.randn(11)
+    targets = torch.tensor([0, 3, 10, 3, 5, 7])
+    nll = linear_cross_entropy(states, weight, bias, targets)
+    expected = -torch.log_softmax(states @ weight.t() + bias, dim=-1).mean(-1)
+    assert torch.allclose(uniform_cross_entropy(states, nll, weight, bias, targets), expected, atol=1e-5)
+    nll = linear_cross_entropy(states, weight, None, targets)
+    expected = -torch.log_softmax(states @ weight.t(), dim=-1).mean(-1)
+    assert torch.allclose(uniform_cross_entropy(states, nll, weight, None, targets), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_label_smoothing_trains_against_the_smoothed_targets_and_reports_the_true_nll(
+        tiny_config, word_tokenizer, ptb_texts, conditional):
+    import dataclasses
+
+    from textvae import TextVAE
+    from textvae.models.conditional import ConditionalTextVAE
+    from textvae.objectives import build_objective
+
+    if conditional:  # a copying decoder: the smoothing applies to its output layer's distribution
+        config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
+                                     copy=True)
+        model = ConditionalTextVAE(config, word_tokenizer)
+        batch = {**model.make_batch(ptb_texts[:4]), "source_texts": ptb_texts[4:8]}
+    else:
+        model = TextVAE(tiny_config, word_tokenizer)
+        batch = model.make_batch(ptb_texts[:4])
+    model.eval()  # no dropout: the passes below see the same network
+    options = dict(beta_schedule="constant", beta=1.0, word_dropout=0.0)
+    plain = build_objective(ObjectiveConfig(**options), model.config)
+    smoothed = build_objective(ObjectiveConfig(label_smoothing=0.1, **options), model.config)
+    torch.manual_seed(0)
+    base = plain(model, batch, step=0)
+    torch.manual_seed(0)
+    terms = smoothed(model, batch, step=0)
+    assert "uniform_ce" not in base.extra and torch.allclose(terms.reconstruction, base.reconstruction)
+    uniform = terms.extra["uniform_ce"]
+    assert uniform.shape == (4,) and torch.isfinite(uniform).all() and not torch.allclose(uniform, base.reconstruction)
+    expected = base.loss + 0.1 * (uniform - base.reconstruction).mean()
+    assert torch.allclose(terms.loss, expected)
+    terms.loss.backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_label_smoothing_must_leave_mass_on_the_text():
+    with pytest.raises(ValueError, match=r"objective.label_smoothing must be in \[0, 1\), got 1.0"):
+        ObjectiveConfig(label_smoothing=1.0).validate()

@@ -237,6 +237,7 @@ class ObjectiveConfig:
     cycle_rise: float = 0.5  # cyclical: fraction of each cycle spent rising to beta
     word_dropout: float = 0.25
     free_bits: float = 0.0  # per-dimension KL floor in nats
+    label_smoothing: float = 0.0  # ε: train the reconstruction against (1 - ε) the text's tokens + ε uniform
 
     def validate(self) -> None:
         from textvae.objectives import BETA_SCHEDULES, OBJECTIVES
@@ -246,6 +247,7 @@ class ObjectiveConfig:
         require(self.beta >= 0, f"objective.beta must be >= 0, got {self.beta}")
         require(0 <= self.word_dropout <= 1, f"objective.word_dropout must be in [0, 1], got {self.word_dropout}")
         require(self.free_bits >= 0, f"objective.free_bits must be >= 0, got {self.free_bits}")
+        require(0 <= self.label_smoothing < 1, f"objective.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         require(self.anneal_steps > 0 and self.cycle_steps > 0, "objective anneal/cycle steps must be > 0")
         require(0 <= self.cycle_zero < 1 and 0 < self.cycle_rise <= 1, "objective cycle fractions must be in [0, 1]")
 

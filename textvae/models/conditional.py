@@ -23,7 +23,7 @@ from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
 from textvae.models.registry import MODELS
 from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
-from textvae.models.token_nll import per_example
+from textvae.models.token_nll import per_example, per_example_or_none
 from textvae.nlg import build_decoder
 from textvae.nlg.copy import copy_probability, mixture_log_prob
 from textvae.nlg.lexicon import Lexicon
@@ -69,18 +69,21 @@ class ConditionalTextVAE(TextVAE):
         return {"memory": self.source_tokens.token_states(batch), "memory_mask": batch["target_ids"] != PAD,
                 "memory_ids": batch["target_ids"]}
 
-    def reconstruction_nll(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
-                           memory: dict[str, Tensor] | None = None) -> Tensor:
-        """-log p(x | z, c) per example (B,); a copying decoder (`model.copy`) mixes the output layer's
-        distribution with copying the source's tokens (textvae.nlg.copy)."""
+    def reconstruction_terms(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
+                             memory: dict[str, Tensor] | None = None,
+                             uniform: bool = False) -> tuple[Tensor, Tensor | None]:
+        """-log p(x | z, c) per example (B,), and with `uniform` the label-smoothing term; a copying decoder
+        (`model.copy`) mixes the output layer's distribution with copying the source's tokens (textvae.nlg.copy),
+        and its label-smoothing term smooths the output layer's distribution."""
         if not self.config.copy:
-            return super().reconstruction_nll(batch, z, input_ids, memory)
+            return super().reconstruction_terms(batch, z, input_ids, memory, uniform)
         inputs = batch["input_ids"] if input_ids is None else input_ids
         targets = batch["target_ids"]
         hidden, gate, weights = self.decoder.forward_with_copy(inputs, z, memory)
-        vocab_nll, position = self._real_token_nll(hidden, targets)
+        vocab_nll, position, smoothing = self._real_token_terms(hidden, targets, uniform)
         copied = copy_probability(weights, memory["memory_ids"], targets).flatten()[position]
-        return per_example(-mixture_log_prob(gate.flatten()[position], -vocab_nll, copied), position, targets.shape)
+        nll = -mixture_log_prob(gate.flatten()[position], -vocab_nll, copied)
+        return per_example(nll, position, targets.shape), per_example_or_none(smoothing, position, targets.shape)
 
     def prior(self, h_source: Tensor) -> DiagonalGaussian:
         """p(z | c): the learned prior network, or N(0, I)."""
@@ -97,19 +100,19 @@ class ConditionalTextVAE(TextVAE):
     def _latent_input(self, z: Tensor, h_source: Tensor) -> Tensor:
         return torch.cat([z, self.condition_proj(h_source)], dim=-1)
 
-    def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
+    def forward(self, batch: dict, word_dropout_rate: float = 0.0, uniform: bool = False) -> TextVAEOutput:
         inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         h_source = self.source_features(batch)
         memory = self.source_memory(batch["source_texts"])
         if not self.variational:  # deterministic seq2seq: the decoder sees the source only
             z = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
-            rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs, memory)
-            return TextVAEOutput(rec, None, None, z)
+            rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source), inputs, memory, uniform)
+            return TextVAEOutput(rec, None, None, z, uniform_ce=smoothing)
         posterior = self.posterior(batch, h_source)
         z = posterior.rsample()
         kl = posterior.kl_to(self.prior(h_source))
-        rec = self.reconstruction_nll(batch, self._latent_input(z, h_source), inputs, memory)
-        return TextVAEOutput(rec, kl, posterior, z, self.bag_of_words_nll(z, batch))
+        rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source), inputs, memory, uniform)
+        return TextVAEOutput(rec, kl, posterior, z, self.bag_of_words_nll(z, batch), smoothing)
 
     # ---- user API ---------------------------------------------------------------------------
     @torch.no_grad()

@@ -28,7 +28,7 @@ from textvae.latent import DiagonalGaussian
 from textvae.model_card import CARD_FILE, write_model_card
 from textvae.models.refine import Refinement, refine_posterior
 from textvae.models.registry import MODELS, default_model_path
-from textvae.models.token_nll import per_example
+from textvae.models.token_nll import per_example, per_example_or_none, uniform_cross_entropy
 from textvae.nlg import build_decoder
 from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
@@ -51,6 +51,7 @@ class TextVAEOutput:
     posterior: DiagonalGaussian | None
     z: Tensor | None
     bag_of_words: Tensor | None = None  # (B,) -log p(bag of the text's tokens | z); None without a BOW head
+    uniform_ce: Tensor | None = None  # (B,) the label-smoothing term (TextVAE.reconstruction_terms); None unless asked
 
 
 def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
@@ -118,8 +119,17 @@ class TextVAE(nn.Module):
         Only the real tokens are projected, by the fused output-layer cross-entropy in fixed blocks of
         rows (a few fixed shapes keep oneDNN's per-shape kernel caches, and memory, bounded under bf16).
         """
+        return self.reconstruction_terms(batch, z, input_ids, memory)[0]
+
+    def reconstruction_terms(self, batch: dict, z: Tensor | None, input_ids: Tensor | None = None,
+                             memory: dict[str, Tensor] | None = None,
+                             uniform: bool = False) -> tuple[Tensor, Tensor | None]:
+        """(`reconstruction_nll`, and with `uniform` the label-smoothing term over the same tokens: the output
+        layer's cross-entropy against the uniform distribution, summed per example (B,); else None)."""
         inputs = batch["input_ids"] if input_ids is None else input_ids
-        return self._token_nll(self.decoder(inputs, z, memory), batch["target_ids"])
+        targets = batch["target_ids"]
+        nll, position, smoothing = self._real_token_terms(self.decoder(inputs, z, memory), targets, uniform)
+        return per_example(nll, position, targets.shape), per_example_or_none(smoothing, position, targets.shape)
 
     def reconstruction_states(self, batch: dict) -> Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]:
         """z (B, D) -> what the output layer reads for every real token of the batch's texts (N, E), the tokens
@@ -158,26 +168,33 @@ class TextVAE(nn.Module):
         position = (real % rows) * steps + real // rows if time_major else real
         return flat.index_select(0, real), flat_targets.index_select(0, real), position
 
-    def _real_token_nll(self, hidden: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    def _real_token_terms(self, hidden: Tensor, targets: Tensor,
+                          uniform: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
         """Decoder states (B, T, H) and targets (B, T) -> the NLL of every real (non-padding) token under the
-        output layer, and its position row * T + step in `targets`."""
+        output layer, its position row * T + step in `targets`, and with `uniform` its label-smoothing term
+        (`uniform_cross_entropy`; else None)."""
         states, real_targets, position = self._real_tokens(hidden, targets)
         output = self.decoder.output
-        return linear_cross_entropy(states, output.weight, output.bias, real_targets), position
+        nll = linear_cross_entropy(states, output.weight, output.bias, real_targets)
+        smoothing = uniform_cross_entropy(states, nll, output.weight, output.bias, real_targets) if uniform else None
+        return nll, position, smoothing
 
     def _token_nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
         """Decoder states (B, T, H) and targets (B, T) -> summed token NLL per row (B,)."""
-        return per_example(*self._real_token_nll(hidden, targets), targets.shape)
+        return per_example(*self._real_token_terms(hidden, targets)[:2], targets.shape)
 
-    def forward(self, batch: dict, word_dropout_rate: float = 0.0) -> TextVAEOutput:
-        """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms."""
+    def forward(self, batch: dict, word_dropout_rate: float = 0.0, uniform: bool = False) -> TextVAEOutput:
+        """One pass: posterior, z (sampled for a VAE, mu for an AE), reconstruction and KL terms; with `uniform`
+        also the label-smoothing term (`reconstruction_terms`)."""
         inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         if not self.has_latent:
-            return TextVAEOutput(self.reconstruction_nll(batch, None, inputs), None, None, None)
+            rec, smoothing = self.reconstruction_terms(batch, None, inputs, uniform=uniform)
+            return TextVAEOutput(rec, None, None, None, uniform_ce=smoothing)
         posterior = self.posterior(batch)
         z = posterior.rsample() if self.variational else posterior.mu
         kl = posterior.kl_per_dim() if self.variational else None
-        return TextVAEOutput(self.reconstruction_nll(batch, z, inputs), kl, posterior, z, self.bag_of_words_nll(z, batch))
+        rec, smoothing = self.reconstruction_terms(batch, z, inputs, uniform=uniform)
+        return TextVAEOutput(rec, kl, posterior, z, self.bag_of_words_nll(z, batch), smoothing)
 
     # ---- user API ---------------------------------------------------------------------------
     @staticmethod

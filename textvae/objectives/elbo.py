@@ -1,5 +1,5 @@
 """The ELBO: -ELBO per example = reconstruction (summed cross-entropy) + β · KL(q(z|x) || p(z)), with free bits,
-word dropout and the optional bag-of-words term."""
+word dropout, label smoothing and the optional bag-of-words term."""
 
 from __future__ import annotations
 
@@ -29,23 +29,32 @@ def elbo_loss(reconstruction: Tensor, kl_per_dim: Tensor | None, beta: float, fr
 @dataclass(frozen=True)
 class ELBO(Objective):
     """-ELBO with β from a schedule, free bits and word dropout; a model with a bag-of-words head adds its
-    NLL weighted by model.bow_weight (logged as `bow`). An AE or LM minimises its reconstruction alone."""
+    NLL weighted by model.bow_weight (logged as `bow`). An AE or LM minimises its reconstruction alone.
+
+    With label smoothing ε the reconstruction is trained as (1 - ε) its NLL + ε the output layer's
+    cross-entropy against the uniform distribution (Szegedy et al. 2016; logged as `uniform_ce`); the
+    reconstruction it reports, and validation, stay the true NLL."""
 
     beta_schedule: Callable[[int], float]
     word_dropout: float = 0.0
     free_bits: float = 0.0
     bow_weight: float = 0.0
+    label_smoothing: float = 0.0
 
     @classmethod
     def from_config(cls, objective, model) -> ELBO:
-        return cls(build_beta_schedule(objective), objective.word_dropout, objective.free_bits, model.bow_weight)
+        return cls(build_beta_schedule(objective), objective.word_dropout, objective.free_bits, model.bow_weight,
+                   objective.label_smoothing)
 
     def __call__(self, model, batch: dict, step: int,
                  autocast: Callable[[], AbstractContextManager] = nullcontext) -> LossTerms:
         beta = self.beta_schedule(step)
         with autocast():
-            out = model(batch, word_dropout_rate=self.word_dropout)
+            out = model(batch, word_dropout_rate=self.word_dropout, uniform=self.label_smoothing > 0)
         terms = elbo_loss(out.reconstruction, out.kl_per_dim, beta, self.free_bits)
+        if out.uniform_ce is not None:
+            terms.loss = terms.loss + self.label_smoothing * (out.uniform_ce - out.reconstruction).mean()
+            terms.extra["uniform_ce"] = out.uniform_ce
         if out.bag_of_words is not None:
             terms.loss = terms.loss + self.bow_weight * out.bag_of_words.mean()
             terms.extra["bow"] = out.bag_of_words

@@ -135,7 +135,7 @@ class ModelConfig:
     type: str = "text_vae"  # text_vae | conditional_vae (source/context -> target, e.g. paraphrase, dialogue)
     prior: str = "standard"  # conditional_vae: standard N(0, I) or learned p(z | source)
     condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
-    source_attention: bool = False  # conditional_vae + gru decoder: also attend over the source's tokens
+    source_attention: bool = False  # conditional_vae: the decoder also attends over the source's tokens
     copy: bool = False  # with source_attention: the decoder can also copy source tokens (pointer-generator)
     context_turns: int = 1  # dialogue (data.dialogue): the previous turns a response is conditioned on
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
@@ -210,8 +210,8 @@ class ModelConfig:
         require(self.prior in ("standard", "learned"), f"model.prior must be standard or learned, got '{self.prior}'")
         require(self.condition_dim > 0, "model.condition_dim must be > 0")
         require(self.context_turns > 0, f"model.context_turns must be > 0, got {self.context_turns}")
-        require(not self.source_attention or (self.type == "conditional_vae" and self.decoder == "gru"),
-                 "model.source_attention needs model.type: conditional_vae and model.decoder: gru")
+        require(not self.source_attention or self.type == "conditional_vae",
+                "model.source_attention needs model.type: conditional_vae")
         require(not self.copy or self.source_attention, "model.copy needs model.source_attention: true")
         require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),

@@ -1,5 +1,8 @@
 """A small causal transformer decoder. z is projected to `memory_tokens` cross-attention memory
-tokens and also added to every input embedding; generation uses a key/value cache."""
+tokens and also added to every input embedding; generation uses a key/value cache. With source attention
+(conditional models, `model.source_attention`) the cross-attention also reads the source's token states,
+and the top layer's states attend over them once more (textvae.nlg.attention), which lets a copying decoder
+(`model.copy`, textvae.nlg.copy) point at the source's tokens, as the GRU decoder does."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from torch import Tensor, nn
 from textvae.data.tokenizers import PAD
 from textvae.errors import TextVAEError
 from textvae.fastcpu.dropout import Dropout
+from textvae.nlg.attention import SourceAttention
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
+from textvae.nlg.copy import copy_distribution, mixture_log_prob
 
 
 class Attention(nn.Module):
@@ -34,9 +39,12 @@ class Attention(nn.Module):
         k, v = self.kv(x).chunk(2, dim=-1)
         return self.split(k), self.split(v)
 
-    def attend(self, x: Tensor, k: Tensor, v: Tensor, causal: bool) -> Tensor:
+    def attend(self, x: Tensor, k: Tensor, v: Tensor, causal: bool, mask: Tensor | None = None) -> Tensor:
+        """`mask` (B, S): True at the keys to attend to (all when None)."""
         q = self.split(self.q(x))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0)
+        mask = None if mask is None else mask[:, None, None, :]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                           dropout_p=self.dropout if self.training else 0.0)
         b, h, t, dh = y.shape
         return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
 
@@ -52,15 +60,15 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
         self.drop = Dropout(dropout)
 
-    def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None,
-                cache: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None, cache: tuple[Tensor, Tensor] | None = None,
+                memory_mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h = self.ln1(x)
         k, v = self.self_attn.keys_values(h)
         if cache is not None:  # incremental decoding: x is the newest position only
             k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
         x = x + self.drop(self.self_attn.attend(h, k, v, causal=cache is None))
         if self.cross_attn is not None:
-            x = x + self.drop(self.cross_attn.attend(self.ln2(x), *memory_kv, causal=False))
+            x = x + self.drop(self.cross_attn.attend(self.ln2(x), *memory_kv, causal=False, mask=memory_mask))
         x = x + self.drop(self.mlp(self.ln3(x)))
         return x, (k, v)
 
@@ -69,8 +77,10 @@ class Block(nn.Module):
 class TransformerDecoder(Decoder):
     def __init__(self, vocab_size: int, dim: int, num_layers: int, heads: int, ff_dim: int, latent_dim: int = 0,
                  memory_tokens: int = 1, max_positions: int = 256, dropout: float = 0.1,
-                 tie_embeddings: bool = False) -> None:
+                 tie_embeddings: bool = False, memory_dim: int = 0, copy: bool = False) -> None:
         super().__init__()
+        if copy and not memory_dim:
+            raise TextVAEError("a copying decoder needs source attention (memory_dim > 0)")
         self.latent_dim = latent_dim
         self.memory_tokens = memory_tokens
         self.max_positions = max_positions
@@ -78,9 +88,13 @@ class TransformerDecoder(Decoder):
         self.positions = nn.Embedding(max_positions, dim)
         self.z_embed = nn.Linear(latent_dim, dim) if latent_dim else None
         self.z_memory = nn.Linear(latent_dim, memory_tokens * dim) if latent_dim else None
-        self.blocks = nn.ModuleList(Block(dim, heads, ff_dim, dropout, cross=bool(latent_dim)) for _ in range(num_layers))
+        self.source_proj = nn.Linear(memory_dim, dim) if memory_dim else None  # source states -> memory tokens
+        cross = bool(latent_dim or memory_dim)
+        self.blocks = nn.ModuleList(Block(dim, heads, ff_dim, dropout, cross) for _ in range(num_layers))
         self.ln_f = nn.LayerNorm(dim)
         self.drop = Dropout(dropout)
+        self.attention = SourceAttention(dim, memory_dim) if memory_dim else None
+        self.copy_gate = nn.Linear(dim, 1) if copy else None  # reads the attended state
         self.output = nn.Linear(dim, vocab_size)
         if tie_embeddings:
             tie_output(self.embedding, self.output)
@@ -88,7 +102,9 @@ class TransformerDecoder(Decoder):
     @classmethod
     def from_config(cls, config, latent_dim: int) -> TransformerDecoder:
         return cls(config.vocab_size, config.embed_dim, config.num_layers, config.num_heads, config.ff_dim,
-                   latent_dim, config.memory_tokens, config.max_positions, config.dropout, config.tie_embeddings)
+                   latent_dim, config.memory_tokens, config.max_positions, config.dropout, config.tie_embeddings,
+                   # the conditional model reads the source with a bidirectional GRU of hidden_dim // 2 per direction
+                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0, copy=config.copy)
 
     def _embed(self, input_ids: Tensor, z: Tensor | None, start: int) -> Tensor:
         t = input_ids.shape[1]
@@ -105,15 +121,48 @@ class TransformerDecoder(Decoder):
             return None
         return self.z_memory(z).view(z.shape[0], self.memory_tokens, -1)
 
-    def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
-        if memory:
-            raise TextVAEError("the transformer decoder does not attend over a source (model.source_attention)")
+    def _check_source(self, memory: State | None) -> None:
+        if self.attention is None and memory:
+            raise TextVAEError("this decoder was built without source attention: it takes no memory")
+        if self.attention is not None and not memory:
+            raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
+
+    def _cross_memory(self, z: Tensor | None, memory: State | None) -> tuple[Tensor | None, Tensor | None]:
+        """What the blocks' cross-attention reads: z's memory tokens, then the projected source states (B, M, dim),
+        and the mask of the keys to read (B, M; None without a source)."""
+        latent = self._memory(z)
+        if not memory:
+            return latent, None
+        source, mask = self.source_proj(memory["memory"].to(self.source_proj.weight.dtype)), memory["memory_mask"]
+        if latent is None:
+            return source, mask
+        keep = torch.ones(mask.shape[0], latent.shape[1], dtype=torch.bool, device=mask.device)
+        return torch.cat([latent, source.to(latent.dtype)], dim=1), torch.cat([keep, mask], dim=1)
+
+    def _states(self, input_ids: Tensor, z: Tensor | None, memory: State | None) -> Tensor:
+        self._check_source(memory)
         x = self._embed(input_ids, z, 0)
-        memory = self._memory(z)
+        cross, mask = self._cross_memory(z, memory)
         for block in self.blocks:
-            memory_kv = block.cross_attn.keys_values(memory) if memory is not None else None
-            x, _ = block(x, memory_kv)
+            memory_kv = block.cross_attn.keys_values(cross) if cross is not None else None
+            x, _ = block(x, memory_kv, memory_mask=mask)
         return self.ln_f(x)
+
+    def _attend(self, states: Tensor, memory: State | None) -> tuple[Tensor, Tensor | None]:
+        """The top layer's states attended over the source (unchanged without one), and the weights (B, T, S)."""
+        if self.attention is None:
+            return states, None
+        return self.attention(states, memory["memory"], memory["memory_mask"])
+
+    def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
+        attended, _ = self._attend(self._states(input_ids, z, memory), memory)
+        return self.drop(attended) if self.attention is not None else attended
+
+    def forward_with_copy(self, input_ids: Tensor, z: Tensor | None, memory: State) -> tuple[Tensor, Tensor, Tensor]:
+        """Teacher forcing for a copying decoder: the states for the output layer (B, T, H) as `forward`, the
+        copy gate's logit (B, T) and the attention weights over the source tokens (B, T, S)."""
+        attended, weights = self._attend(self._states(input_ids, z, memory), memory)
+        return self.drop(attended), self.copy_gate(attended).squeeze(-1), weights
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
         device = self.embedding.weight.device
@@ -122,20 +171,40 @@ class TransformerDecoder(Decoder):
             heads = block.self_attn.heads
             empty = torch.zeros(batch_size, heads, 0, self.embedding.embedding_dim // heads, device=device)
             state[f"k{i}"], state[f"v{i}"] = empty, empty
-        memory = self._memory(z)
         if z is not None:
             state["z"] = z
-            for i, block in enumerate(self.blocks):
-                state[f"mk{i}"], state[f"mv{i}"] = block.cross_attn.keys_values(memory)
+        return state
+
+    def _with_cross_memory(self, state: State) -> State:
+        """The state with the blocks' cross-attention keys and values (and their mask), formed at the first step:
+        decoding adds the source's memory to the state after `init_state`."""
+        if "mk0" in state or not self.blocks or self.blocks[0].cross_attn is None:
+            return state
+        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
+        self._check_source(memory)
+        cross, mask = self._cross_memory(state.get("z"), memory)
+        state = dict(state)
+        for i, block in enumerate(self.blocks):
+            state[f"mk{i}"], state[f"mv{i}"] = block.cross_attn.keys_values(cross)
+        if mask is not None:
+            state["cross_mask"] = mask
         return state
 
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
+        """Logits of the next token; a copying decoder returns log-probabilities of the mixture instead."""
+        state = self._with_cross_memory(state)
         start = int(state["position"][0])
         x = self._embed(tokens.unsqueeze(1), state.get("z"), start)
         new_state = dict(state)
         for i, block in enumerate(self.blocks):
             memory_kv = (state[f"mk{i}"], state[f"mv{i}"]) if f"mk{i}" in state else None
-            x, (new_state[f"k{i}"], new_state[f"v{i}"]) = block(x, memory_kv, (state[f"k{i}"], state[f"v{i}"]))
+            x, (new_state[f"k{i}"], new_state[f"v{i}"]) = block(x, memory_kv, (state[f"k{i}"], state[f"v{i}"]),
+                                                                state.get("cross_mask"))
         new_state["position"] = state["position"] + 1
-        return self.output(self.ln_f(x)[:, 0]), new_state
-
+        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
+        attended, weights = self._attend(self.ln_f(x), memory)
+        logits = self.output(attended[:, 0])
+        if self.copy_gate is None:
+            return logits, new_state
+        copied = copy_distribution(weights[:, 0], state["memory_ids"], logits.shape[-1])
+        return mixture_log_prob(self.copy_gate(attended[:, 0]), logits.float().log_softmax(-1), copied), new_state

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from textvae.errors import TextVAEError
+
 
 class SourceAttention(nn.Module):
     def __init__(self, hidden_dim: int, memory_dim: int) -> None:
@@ -24,3 +26,26 @@ class SourceAttention(nn.Module):
         weights = scores.softmax(-1)
         context = weights.to(memory.dtype) @ memory
         return torch.tanh(self.combine(torch.cat([hidden, context.to(hidden.dtype)], dim=-1))), weights
+
+
+def check_memory(attention: SourceAttention | None, memory: dict[str, Tensor] | None) -> None:
+    """A decoder's source memory must be given exactly when it attends over a source (a TextVAEError otherwise)."""
+    if attention is None and memory:
+        raise TextVAEError("this decoder was built without source attention: it takes no memory")
+    if attention is not None and not memory:
+        raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
+
+
+def attend_source(attention: SourceAttention | None, states: Tensor,
+                  memory: dict[str, Tensor] | None) -> tuple[Tensor, Tensor | None]:
+    """A decoder's states (B, T, H) attended over its source memory, and the attention weights (B, T, S); without
+    source attention, the states unchanged and None."""
+    check_memory(attention, memory)
+    if attention is None:
+        return states, None
+    return attention(states, memory["memory"], memory["memory_mask"])
+
+
+def source_memory(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The source's token states and mask that decoding put into a decoder's state (empty without a source)."""
+    return {key: state[key] for key in ("memory", "memory_mask") if key in state}

@@ -14,7 +14,7 @@ from textvae.data.tokenizers import PAD
 from textvae.errors import TextVAEError
 from textvae.fastcpu.dropout import Dropout
 from textvae.fastcpu.recurrence import gru_layers, runs_fused_gru
-from textvae.nlg.attention import SourceAttention
+from textvae.nlg.attention import SourceAttention, attend_source, source_memory
 from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
 from textvae.nlg.copy import copy_distribution, mixture_log_prob
 
@@ -62,22 +62,12 @@ class GRUDecoder(Decoder):
             return emb
         return torch.cat([emb, z.unsqueeze(1).expand(-1, input_ids.shape[1], -1).to(emb.dtype)], dim=-1)
 
-    def _attend(self, out: Tensor, memory: State | None) -> tuple[Tensor, Tensor | None]:
-        """The attended states and the attention weights (None without source attention)."""
-        if self.attention is None:
-            if memory:
-                raise TextVAEError("this decoder was built without source attention: it takes no memory")
-            return out, None
-        if not memory:
-            raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
-        return self.attention(out, memory["memory"], memory["memory_mask"])
-
     def _project(self, attended: Tensor) -> Tensor:
         """What the output layer reads: the attended states, projected to the embedding size when tied."""
         return apply_in_layout(self.tie_proj, attended) if self.tie_proj is not None else attended
 
     def _features(self, out: Tensor, memory: State | None) -> Tensor:
-        return self._project(self._attend(out, memory)[0])
+        return self._project(attend_source(self.attention, out, memory)[0])
 
     def _run(self, input_ids: Tensor, z: Tensor | None) -> Tensor:
         h0 = self._initial_hidden(z, input_ids.shape[0], input_ids.device).float()
@@ -90,7 +80,7 @@ class GRUDecoder(Decoder):
     def forward_with_copy(self, input_ids: Tensor, z: Tensor | None, memory: State) -> tuple[Tensor, Tensor, Tensor]:
         """Teacher forcing for a copying decoder: the states for the output layer (B, T, H) as `forward`,
         the copy gate's logit (B, T) and the attention weights over the source tokens (B, T, S)."""
-        attended, weights = self._attend(self._run(input_ids, z), memory)
+        attended, weights = attend_source(self.attention, self._run(input_ids, z), memory)
         return self.dropout(self._project(attended)), self.copy_gate(attended).squeeze(-1), weights
 
     def forward_samples(self, input_ids: Tensor, z: Tensor) -> Tensor:
@@ -148,8 +138,7 @@ class GRUDecoder(Decoder):
         else:
             out, hidden = self.rnn(inputs, hidden)
         new_state = {**state, "hidden": hidden.transpose(0, 1)}
-        memory = {key: state[key] for key in ("memory", "memory_mask", "memory_ids") if key in state}
-        attended, weights = self._attend(out, memory)
+        attended, weights = attend_source(self.attention, out, source_memory(state))
         features = self._project(attended)[:, 0]
         logits = self.output(features) if self.int8 is None else \
             self.int8.linear(features, self.output.weight, self.output.bias)

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from textvae.data.tokenizers import PAD
 from textvae.errors import TextVAEError
 from textvae.fastcpu.dropout import Dropout
-from textvae.nlg.attention import SourceAttention
+from textvae.nlg.attention import SourceAttention, attend_source, check_memory, source_memory
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
 from textvae.nlg.copy import copy_distribution, mixture_log_prob
 
@@ -121,12 +121,6 @@ class TransformerDecoder(Decoder):
             return None
         return self.z_memory(z).view(z.shape[0], self.memory_tokens, -1)
 
-    def _check_source(self, memory: State | None) -> None:
-        if self.attention is None and memory:
-            raise TextVAEError("this decoder was built without source attention: it takes no memory")
-        if self.attention is not None and not memory:
-            raise TextVAEError("this decoder attends over a source: pass its memory (token states and mask)")
-
     def _cross_memory(self, z: Tensor | None, memory: State | None) -> tuple[Tensor | None, Tensor | None]:
         """What the blocks' cross-attention reads: z's memory tokens, then the projected source states (B, M, dim),
         and the mask of the keys to read (B, M; None without a source)."""
@@ -140,7 +134,7 @@ class TransformerDecoder(Decoder):
         return torch.cat([latent, source.to(latent.dtype)], dim=1), torch.cat([keep, mask], dim=1)
 
     def _states(self, input_ids: Tensor, z: Tensor | None, memory: State | None) -> Tensor:
-        self._check_source(memory)
+        check_memory(self.attention, memory)
         x = self._embed(input_ids, z, 0)
         cross, mask = self._cross_memory(z, memory)
         for block in self.blocks:
@@ -148,20 +142,14 @@ class TransformerDecoder(Decoder):
             x, _ = block(x, memory_kv, memory_mask=mask)
         return self.ln_f(x)
 
-    def _attend(self, states: Tensor, memory: State | None) -> tuple[Tensor, Tensor | None]:
-        """The top layer's states attended over the source (unchanged without one), and the weights (B, T, S)."""
-        if self.attention is None:
-            return states, None
-        return self.attention(states, memory["memory"], memory["memory_mask"])
-
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:
-        attended, _ = self._attend(self._states(input_ids, z, memory), memory)
+        attended, _ = attend_source(self.attention, self._states(input_ids, z, memory), memory)
         return self.drop(attended) if self.attention is not None else attended
 
     def forward_with_copy(self, input_ids: Tensor, z: Tensor | None, memory: State) -> tuple[Tensor, Tensor, Tensor]:
         """Teacher forcing for a copying decoder: the states for the output layer (B, T, H) as `forward`, the
         copy gate's logit (B, T) and the attention weights over the source tokens (B, T, S)."""
-        attended, weights = self._attend(self._states(input_ids, z, memory), memory)
+        attended, weights = attend_source(self.attention, self._states(input_ids, z, memory), memory)
         return self.drop(attended), self.copy_gate(attended).squeeze(-1), weights
 
     def init_state(self, z: Tensor | None, batch_size: int) -> State:
@@ -180,8 +168,8 @@ class TransformerDecoder(Decoder):
         decoding adds the source's memory to the state after `init_state`."""
         if "mk0" in state or not self.blocks or self.blocks[0].cross_attn is None:
             return state
-        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
-        self._check_source(memory)
+        memory = source_memory(state)
+        check_memory(self.attention, memory)
         cross, mask = self._cross_memory(state.get("z"), memory)
         state = dict(state)
         for i, block in enumerate(self.blocks):
@@ -201,8 +189,7 @@ class TransformerDecoder(Decoder):
             x, (new_state[f"k{i}"], new_state[f"v{i}"]) = block(x, memory_kv, (state[f"k{i}"], state[f"v{i}"]),
                                                                 state.get("cross_mask"))
         new_state["position"] = state["position"] + 1
-        memory = {key: state[key] for key in ("memory", "memory_mask") if key in state}
-        attended, weights = self._attend(self.ln_f(x), memory)
+        attended, weights = attend_source(self.attention, self.ln_f(x), source_memory(state))
         logits = self.output(attended[:, 0])
         if self.copy_gate is None:
             return logits, new_state

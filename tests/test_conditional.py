@@ -226,3 +226,65 @@ def test_source_nll_scores_the_source_from_each_candidates_prior_mean(word_token
     for candidate, got in zip(candidates, back):  # the reverse direction: each candidate as the source
         assert got == pytest.approx(model.candidate_nll(candidate, [source])[0], abs=1e-5)
     assert model.source_nll(source, candidates) == pytest.approx(back, abs=1e-5)  # batched as one at a time
+
+
+def test_token_novelty_counts_the_targets_tokens_its_source_lacks():
+    from textvae.models.control import token_novelty
+
+    targets = torch.tensor([[5, 6, 7, 2, 0], [5, 5, 2, 0, 0]])  # EOS = 2 and PAD = 0 are not tokens
+    sources = torch.tensor([[5, 6, 2], [9, 2, 0]])
+    assert token_novelty(targets, sources).tolist() == pytest.approx([1 / 3, 1.0])
+
+
+def test_control_is_read_from_each_pair_in_training_and_from_the_config_in_generation(tmp_path, word_tokenizer,
+                                                                                      tiny_config):
+    import dataclasses
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, type="conditional_vae", prior="learned", source_attention=True,
+                                 copy=True, control=True, control_similarity=0.8, control_novelty=0.5)
+    model = ConditionalTextVAE(config, word_tokenizer).eval()
+    batch = model.make_batch(["the market fell", "stocks rose"])
+    batch["source_texts"] = ["the market fell", "shares went up"]
+    h_source = model.source_features(batch)
+    control = model.control(batch, model.encoder(batch).float(), h_source, model.source_memory(batch["source_texts"]))
+    assert control[0].tolist() == pytest.approx([1.0, 0.0], abs=1e-5)  # a copy: same features, no new token
+    assert control[1, 1].item() == pytest.approx(1.0)  # no word of "stocks rose" is in "shares went up"
+    # the pair's control reaches the prior and the decoder: another control, another loss
+    torch.manual_seed(0)
+    loss = model(batch).reconstruction
+    seen = []
+    original = model.control
+    model.control = lambda *args: original(*args).flip(0)
+    torch.manual_seed(0)
+    seen.append(model(batch).reconstruction)
+    model.control = original
+    assert not torch.allclose(loss, seen[0])
+    # generation asks for the configured values, and a saved model reads them back
+    assert model.requested(h_source).tolist() == [pytest.approx([0.8, 0.5])] * 2
+    model.save_pretrained(tmp_path / "m")
+    loaded = TextVAE.from_pretrained(tmp_path / "m", device="cpu")
+    assert loaded.config.control and loaded.config.control_novelty == 0.5
+    assert len(loaded.generate(["the market fell"], n=2)[0]) == 2
+    assert len(loaded.paraphrase("the market fell", n=2, strategy="beam", beam_size=2)) <= 2
+    # export sets what generation asks for; a model trained without control refuses the flags
+    from textvae.cli.main import main
+
+    assert main(["export", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "x"),
+                 "--control-similarity", "0.7", "--control-novelty", "0.6"]) == 0
+    exported = TextVAE.from_pretrained(tmp_path / "x", device="cpu").config
+    assert (exported.control_similarity, exported.control_novelty) == (0.7, 0.6)
+    assert main(["export", "--model", str(tmp_path / "x"), "--output", str(tmp_path / "bad"),
+                 "--control-novelty", "2"]) == 2
+    plain = ConditionalTextVAE(dataclasses.replace(config, control=False), word_tokenizer)
+    plain.save_pretrained(tmp_path / "plain")
+    assert main(["export", "--model", str(tmp_path / "plain"), "--output", str(tmp_path / "bad"),
+                 "--control-novelty", "0.5"]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_control_needs_a_conditional_model_and_values_in_range():
+    with pytest.raises(ConfigError, match="model.control needs model.type: conditional_vae"):
+        load_experiment(None, ["model.control=true"])
+    with pytest.raises(ConfigError, match="control_novelty must be in"):
+        load_experiment(None, ["model.type=conditional_vae", "model.control=true", "model.control_novelty=1.5"])

@@ -137,6 +137,9 @@ class ModelConfig:
     condition_dim: int = 256  # conditional_vae: size of the source vector fed to the decoder
     source_attention: bool = False  # conditional_vae: the decoder also attends over the source's tokens
     copy: bool = False  # with source_attention: the decoder can also copy source tokens (pointer-generator)
+    control: bool = False  # conditional_vae: prior and decoder also read [similarity, novelty] of target to source
+    control_similarity: float = 0.9  # with control: the sentence similarity to the source that generation asks for
+    control_novelty: float = 0.3  # with control: the share of tokens not in the source that generation asks for
     context_turns: int = 1  # dialogue (data.dialogue): the previous turns a response is conditioned on
     encoder: str = "minilm"  # minilm | gru | none (decoder-only LM) | any HF encoder name or folder
     encoder_trainable_layers: int = 0  # pretrained encoder: 0 frozen, k = top k layers, -1 = all
@@ -213,6 +216,10 @@ class ModelConfig:
         require(not self.source_attention or self.type == "conditional_vae",
                 "model.source_attention needs model.type: conditional_vae")
         require(not self.copy or self.source_attention, "model.copy needs model.source_attention: true")
+        require(not self.control or self.type == "conditional_vae", "model.control needs model.type: conditional_vae")
+        require(-1 <= self.control_similarity <= 1,
+                f"model.control_similarity must be in [-1, 1], got {self.control_similarity}")
+        require(0 <= self.control_novelty <= 1, f"model.control_novelty must be in [0, 1], got {self.control_novelty}")
         require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")

@@ -1,8 +1,8 @@
 """textvae export --model DIR --output DIR [--dtype bfloat16|int8] [--paraphrase-scale S] [--reply-top-p P]
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
-[--paraphrase-center C] [--clean-up-tokenization-spaces] [--lexicon-data CONFIG] [--truecase] [--license ID]
-[--dataset NAME] [--metric NAME=VALUE]"""
+[--paraphrase-center C] [--control-similarity C] [--control-novelty N] [--clean-up-tokenization-spaces]
+[--lexicon-data CONFIG] [--truecase] [--license ID] [--dataset NAME] [--metric NAME=VALUE]"""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ def add_parser(sub) -> None:
                    help="the refinement stops for a text once the greedy decode of its z is the text")
     p.add_argument("--paraphrase-center", type=float, default=None,
                    help="a refining VAE's samples are centered this far from the encoder's mean (0) to the refined one (1)")
+    p.add_argument("--control-similarity", type=float, default=None,
+                   help="a quality-controlled model (model.control): the similarity to the input that generation "
+                        "asks for")
+    p.add_argument("--control-novelty", type=float, default=None,
+                   help="a quality-controlled model: the share of tokens not in the input that generation asks for")
     p.add_argument("--clean-up-tokenization-spaces", action=argparse.BooleanOptionalAction, default=None,
                    help="decoded text loses the space a tokenized training corpus puts before punctuation "
                         "('sorry , I do n't know .' -> 'sorry, I don't know.')")
@@ -100,10 +105,13 @@ def run(args) -> int:
              "refine_lr": args.refine_lr, "refine_momentum": args.refine_momentum, "refine_anchor": args.refine_anchor,
              "refine_early_stop": args.refine_early_stop,
              "paraphrase_center": args.paraphrase_center,
+             "control_similarity": args.control_similarity, "control_novelty": args.control_novelty,
              "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces, "truecase": args.truecase}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
+    if not model.config.control and (args.control_similarity is not None or args.control_novelty is not None):
+        raise TextVAEError("--control-similarity and --control-novelty need a model trained with model.control: true")
     if args.lexicon_data:
         from textvae.config import load_experiment
         from textvae.nlg.lexicon import Lexicon

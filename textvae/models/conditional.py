@@ -21,6 +21,7 @@ from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError, require_count
 from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
+from textvae.models.control import CONTROL_DIM, pair_control, requested_control
 from textvae.models.registry import MODELS
 from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
 from textvae.models.token_nll import per_example, per_example_or_none
@@ -44,11 +45,12 @@ class ConditionalTextVAE(TextVAE):
         self.lexicon = lexicon
         self.encoder = build_encoder(self.config)
         hidden = self.encoder.output_dim
+        self.control_dim = CONTROL_DIM if config.control else 0
         self.posterior_head = PosteriorHead(2 * hidden, config.latent_dim, config.posterior_hidden, config.logvar_clamp)
-        self.prior_head = (PosteriorHead(hidden, config.latent_dim, config.posterior_hidden, config.logvar_clamp)
-                           if config.prior == "learned" else None)
+        self.prior_head = (PosteriorHead(hidden + self.control_dim, config.latent_dim, config.posterior_hidden,
+                                         config.logvar_clamp) if config.prior == "learned" else None)
         self.condition_proj = nn.Sequential(nn.Linear(hidden, config.condition_dim), nn.Tanh())
-        self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim)
+        self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim + self.control_dim)
         self.source_tokens = (GRUEncoder(self.config.vocab_size, config.embed_dim, config.hidden_dim // 2)
                               if config.source_attention else None)
         self.bow_head = bag_of_words_head(self.config, config.latent_dim)
@@ -85,33 +87,57 @@ class ConditionalTextVAE(TextVAE):
         nll = -mixture_log_prob(gate.flatten()[position], -vocab_nll, copied)
         return per_example(nll, position, targets.shape), per_example_or_none(smoothing, position, targets.shape)
 
-    def prior(self, h_source: Tensor) -> DiagonalGaussian:
-        """p(z | c): the learned prior network, or N(0, I)."""
+    def control(self, batch: dict, h_target: Tensor, h_source: Tensor,
+                memory: dict[str, Tensor] | None) -> Tensor | None:
+        """[similarity, novelty] of each target to its source (`textvae.models.control`); None without
+        `model.control`."""
+        if not self.control_dim:
+            return None
+        source_ids = (memory or self.make_batch(batch["source_texts"]))["memory_ids" if memory else "target_ids"]
+        return pair_control(h_target, h_source, batch["target_ids"], source_ids)
+
+    def requested(self, h_source: Tensor) -> Tensor | None:
+        """The control generation asks for (`config.control_similarity`, `config.control_novelty`), one row per
+        source row; None without `model.control`."""
+        if not self.control_dim:
+            return None
+        return requested_control(self.config.control_similarity, self.config.control_novelty, h_source.shape[0],
+                                 h_source.device)
+
+    def prior(self, h_source: Tensor, control: Tensor | None = None) -> DiagonalGaussian:
+        """p(z | c) (with `model.control`, p(z | c, control)): the learned prior network, or N(0, I)."""
         if self.prior_head is not None:
-            return self.prior_head(h_source)
+            return self.prior_head(h_source if control is None else torch.cat([h_source, control], dim=-1))
         zeros = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
         return DiagonalGaussian(zeros, zeros)
 
-    def posterior(self, batch: dict, h_source: Tensor | None = None) -> DiagonalGaussian:
-        """q(z | x, c)."""
+    def posterior(self, batch: dict, h_source: Tensor | None = None,
+                  h_target: Tensor | None = None) -> DiagonalGaussian:
+        """q(z | x, c) (h_target: the target's encoder features, when already read)."""
         h_source = self.source_features(batch) if h_source is None else h_source
-        return self.posterior_head(torch.cat([self.encoder(batch).float(), h_source], dim=-1))
+        h_target = self.encoder(batch).float() if h_target is None else h_target
+        return self.posterior_head(torch.cat([h_target, h_source], dim=-1))
 
-    def _latent_input(self, z: Tensor, h_source: Tensor) -> Tensor:
-        return torch.cat([z, self.condition_proj(h_source)], dim=-1)
+    def _latent_input(self, z: Tensor, h_source: Tensor, control: Tensor | None = None) -> Tensor:
+        parts = [z, self.condition_proj(h_source)] + ([] if control is None else [control])
+        return torch.cat(parts, dim=-1)
 
     def forward(self, batch: dict, word_dropout_rate: float = 0.0, uniform: bool = False) -> TextVAEOutput:
         inputs = drop_decoder_inputs(batch, word_dropout_rate, UNK)
         h_source = self.source_features(batch)
         memory = self.source_memory(batch["source_texts"])
+        h_target = self.encoder(batch).float() if self.variational or self.control_dim else None
+        control = self.control(batch, h_target, h_source, memory)
         if not self.variational:  # deterministic seq2seq: the decoder sees the source only
             z = torch.zeros(h_source.shape[0], self.config.latent_dim, device=h_source.device)
-            rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source), inputs, memory, uniform)
+            rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source, control), inputs, memory,
+                                                       uniform)
             return TextVAEOutput(rec, None, None, z, uniform_ce=smoothing)
-        posterior = self.posterior(batch, h_source)
+        posterior = self.posterior(batch, h_source, h_target)
         z = posterior.rsample()
-        kl = posterior.kl_to(self.prior(h_source))
-        rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source), inputs, memory, uniform)
+        kl = posterior.kl_to(self.prior(h_source, control))
+        rec, smoothing = self.reconstruction_terms(batch, self._latent_input(z, h_source, control), inputs, memory,
+                                                   uniform)
         return TextVAEOutput(rec, kl, posterior, z, self.bag_of_words_nll(z, batch), smoothing)
 
     # ---- user API ---------------------------------------------------------------------------
@@ -133,11 +159,12 @@ class ConditionalTextVAE(TextVAE):
             def parts() -> Iterator[tuple[Tensor, int, dict | None]]:
                 for start in range(0, total, rows):
                     index = torch.arange(start, min(start + rows, total), device=h_source.device) // n
+                    control = self.requested(h_source[index])
                     with torch.no_grad():
-                        prior = self.prior(h_source[index])
+                        prior = self.prior(h_source[index], control)
                     z = prior.rsample(scale=scale) if scale > 0 and self.variational else prior.mu * self.variational
                     part_memory = None if memory is None else {key: value[index] for key, value in memory.items()}
-                    yield self._latent_input(z, h_source[index]), len(index), part_memory
+                    yield self._latent_input(z, h_source[index], control), len(index), part_memory
 
             return self.decode_parts(parts(), strategy, opts)
 
@@ -165,8 +192,9 @@ class ConditionalTextVAE(TextVAE):
         variation)."""
         with evaluating(self):
             h_source = self.encoder(self.make_batch(sources)).float()
-            z = self.prior(h_source).mu * self.variational
-            return self._latent_input(z, h_source), self.source_memory(sources)
+            control = self.requested(h_source)
+            z = self.prior(h_source, control).mu * self.variational
+            return self._latent_input(z, h_source, control), self.source_memory(sources)
 
     def encode(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         raise TextVAEError("a conditional model has no q(z|x) for a text alone: use generate()/respond()/paraphrase()")

@@ -267,6 +267,13 @@ def test_control_is_read_from_each_pair_in_training_and_from_the_config_in_gener
     assert loaded.config.control and loaded.config.control_novelty == 0.5
     assert len(loaded.generate(["the market fell"], n=2)[0]) == 2
     assert len(loaded.paraphrase("the market fell", n=2, strategy="beam", beam_size=2)) <= 2
+    # a controlled twin asks for other values and shares the weights; the model itself is unchanged
+    twin = loaded.controlled(novelty=0.9)
+    assert (twin.config.control_similarity, twin.config.control_novelty) == (0.8, 0.9)
+    assert loaded.config.control_novelty == 0.5 and twin.decoder is loaded.decoder
+    assert twin.requested(h_source)[0, 1].item() == pytest.approx(0.9)
+    with pytest.raises(ConfigError, match="control_novelty"):
+        loaded.controlled(novelty=-0.1)
     # export sets what generation asks for; a model trained without control refuses the flags
     from textvae.cli.main import main
 
@@ -281,6 +288,11 @@ def test_control_is_read_from_each_pair_in_training_and_from_the_config_in_gener
     assert main(["export", "--model", str(tmp_path / "plain"), "--output", str(tmp_path / "bad"),
                  "--control-novelty", "0.5"]) == 2
     assert not (tmp_path / "bad").exists()
+    with pytest.raises(TextVAEError, match="model.control: true"):
+        plain.controlled(novelty=0.5)
+    assert main(["paraphrase", "--model", str(tmp_path / "x"), "the market fell", "-n", "2", "--novelty", "0.9",
+                 "--strategy", "greedy"]) == 0
+    assert main(["paraphrase", "--model", str(tmp_path / "plain"), "the market fell", "--novelty", "0.5"]) == 2
 
 
 def test_control_needs_a_conditional_model_and_values_in_range():

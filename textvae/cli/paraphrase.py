@@ -1,4 +1,5 @@
-"""textvae paraphrase [--model DIR] (TEXT | --input FILE | --input -) -n 5 [--scale S] [--json | --jsonl]"""
+"""textvae paraphrase [--model DIR] (TEXT | --input FILE | --input -) -n 5 [--scale S] [--novelty N] [--similarity C]
+[--json | --jsonl]"""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def add_parser(sub) -> None:
     p.add_argument("--scale", type=float, default=None,
                    help="S: 0 = deterministic reconstruction, larger = more varied (default: the model's own, "
                         "model.paraphrase_scale)")
+    p.add_argument("--novelty", type=float, default=None,
+                   help="a quality-controlled paraphraser (model.control): the share of tokens not in the input to "
+                        "ask for, 0-1 (default: the model's own, model.control_novelty)")
+    p.add_argument("--similarity", type=float, default=None,
+                   help="a quality-controlled paraphraser: the similarity to the input to ask for (default: "
+                        "model.control_similarity)")
     p.add_argument("--no-rerank", action="store_true", help="keep sampling order instead of ranking")
     add_decoding_args(p, default_strategy=None)
     add_json_arg(p, stream=True)
@@ -40,6 +47,10 @@ def run(args) -> int:
     chunks = iter_input_chunks(args.input, INPUT_CHUNK) if args.input is not None else None
     seed(args)
     model = load_model(args)
+    if args.novelty is not None or args.similarity is not None:
+        if not model.config.control:
+            raise TextVAEError("--novelty and --similarity need a paraphraser trained with model.control: true")
+        model = model.controlled(args.similarity, args.novelty)
     if chunks is None:
         rows = _paraphrases(model, args.text, args)
         if not rows and not (args.json or args.jsonl):

@@ -10,6 +10,7 @@ CVAE is compared with.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 
@@ -103,6 +104,19 @@ class ConditionalTextVAE(TextVAE):
             return None
         return requested_control(self.config.control_similarity, self.config.control_novelty, h_source.shape[0],
                                  h_source.device)
+
+    def controlled(self, similarity: float | None = None, novelty: float | None = None) -> ConditionalTextVAE:
+        """This model asking for other control values (None: the config's): a shallow copy that shares every weight
+        and leaves this model as it is; its `paraphrase`, `generate` and ranking all ask for the new values."""
+        if not self.control_dim:
+            raise TextVAEError("a similarity or novelty to ask for needs a model trained with model.control: true")
+        config = dataclasses.replace(
+            self.config, control_similarity=self.config.control_similarity if similarity is None else similarity,
+            control_novelty=self.config.control_novelty if novelty is None else novelty)
+        config.validate()
+        twin = copy.copy(self)
+        twin.config = config
+        return twin
 
     def prior(self, h_source: Tensor, control: Tensor | None = None) -> DiagonalGaussian:
         """p(z | c) (with `model.control`, p(z | c, control)): the learned prior network, or N(0, I)."""

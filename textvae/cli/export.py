@@ -93,6 +93,7 @@ def run(args) -> int:
 
     from textvae import TextVAE
     from textvae.errors import TextVAEError
+    from textvae.models.control import require_control
 
     if Path(args.output).resolve() == Path(args.model).resolve():
         raise TextVAEError("--output must differ from --model (the model is read from there)")
@@ -110,8 +111,8 @@ def run(args) -> int:
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written
-    if not model.config.control and (args.control_similarity is not None or args.control_novelty is not None):
-        raise TextVAEError("--control-similarity and --control-novelty need a model trained with model.control: true")
+    if args.control_similarity is not None or args.control_novelty is not None:
+        require_control(model.config, "--control-similarity or --control-novelty")
     if args.lexicon_data:
         from textvae.config import load_experiment
         from textvae.nlg.lexicon import Lexicon

@@ -40,6 +40,7 @@ def run(args) -> int:
     from textvae.cli.common import check_json_size, emit, load_model, seed, stream
     from textvae.data.corpus import iter_input_chunks
     from textvae.errors import TextVAEError
+    from textvae.models.control import require_control
 
     if (args.text is None) == (args.input is None):
         raise TextVAEError("give the text to paraphrase as TEXT or as --input FILE (one text per line), one of the two")
@@ -48,8 +49,7 @@ def run(args) -> int:
     seed(args)
     model = load_model(args)
     if args.novelty is not None or args.similarity is not None:
-        if not model.config.control:
-            raise TextVAEError("--novelty and --similarity need a paraphraser trained with model.control: true")
+        require_control(model.config, "--novelty or --similarity")
         model = model.controlled(args.similarity, args.novelty)
     if chunks is None:
         rows = _paraphrases(model, args.text, args)

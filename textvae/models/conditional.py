@@ -22,7 +22,7 @@ from textvae.data.tokenizers import PAD, UNK
 from textvae.errors import TextVAEError, require_count
 from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
-from textvae.models.control import CONTROL_DIM, pair_control, requested_control
+from textvae.models.control import CONTROL_DIM, pair_control, requested_control, require_control
 from textvae.models.registry import MODELS
 from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
 from textvae.models.token_nll import per_example, per_example_or_none
@@ -108,11 +108,9 @@ class ConditionalTextVAE(TextVAE):
     def controlled(self, similarity: float | None = None, novelty: float | None = None) -> ConditionalTextVAE:
         """This model asking for other control values (None: the config's): a shallow copy that shares every weight
         and leaves this model as it is; its `paraphrase`, `generate` and ranking all ask for the new values."""
-        if not self.control_dim:
-            raise TextVAEError("a similarity or novelty to ask for needs a model trained with model.control: true")
-        config = dataclasses.replace(
-            self.config, control_similarity=self.config.control_similarity if similarity is None else similarity,
-            control_novelty=self.config.control_novelty if novelty is None else novelty)
+        require_control(self.config, "a similarity or novelty to ask for")
+        asked = {"control_similarity": similarity, "control_novelty": novelty}
+        config = dataclasses.replace(self.config, **{key: value for key, value in asked.items() if value is not None})
         config.validate()
         twin = copy.copy(self)
         twin.config = config

@@ -8,9 +8,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from textvae.config import ModelConfig
 from textvae.data.tokenizers import BOS, EOS, PAD
+from textvae.errors import TextVAEError
 
 CONTROL_DIM = 2  # [similarity, novelty]
+
+
+def require_control(config: ModelConfig, asked: str) -> None:
+    """A TextVAEError unless the model's config was trained with `model.control` (`asked`: what asked for it)."""
+    if not config.control:
+        raise TextVAEError(f"{asked} needs a model trained with model.control: true")
 
 
 def token_novelty(target_ids: Tensor, source_ids: Tensor) -> Tensor:

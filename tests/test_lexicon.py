@@ -37,6 +37,11 @@ def test_truecasing_gives_each_word_its_commonest_casing_inside_a_sentence():
         "Well , I'm sure Mary's TV is on . Sure I know !")
     assert lexicon.truecase("no, idk.") == "No, idk."  # unknown words keep their casing
     assert lexicon.truecase("yes, i’ve met mary’s dog") == "Yes, I’ve met Mary’s dog"  # by its first part
+    # a word the rewritten source capitalizes inside a sentence keeps its casing; its first word and its
+    # lower-case words say nothing
+    assert lexicon.truecase("is the tv on in my it job?", source="Is the Tv on in my IT job? Well i know mary") == (
+        "Is the Tv on in my IT job?")
+    assert lexicon.truecase("well, mary watches tv", source="Well mary watches TV") == "Well, Mary watches TV"
 
 
 def test_joined_lexicons_know_the_words_and_casings_of_both():

@@ -96,7 +96,8 @@ class DataConfig:
     column: int | str = 0  # the text column: an index (TSV, CSV, JSON, Parquet, datasets) or a name (all but TSV)
     dataset_config: str | None = None  # a Hugging Face dataset's config, for sources that name none (NAME:CONFIG:SPLIT)
     split: str | None = None  # a Hugging Face dataset's split, for sources that name none (default: train)
-    tokenizer: str = "sentencepiece"  # word | sentencepiece
+    tokenizer: str = "sentencepiece"  # word | sentencepiece | pretrained (the vocabulary of tokenizer_model)
+    tokenizer_model: str = "minilm"  # tokenizer: pretrained: a Hugging Face model name or folder ('minilm': packaged)
     vocab_size: int = 8000  # sentencepiece pieces, or the most frequent words kept (0 = all)
     lowercase: bool = False
     max_length: int = 64  # training sentences are truncated to this many tokens (EOS excluded)
@@ -149,6 +150,7 @@ class ModelConfig:
     share_embeddings: bool = False  # gru encoder reads the decoder's input embedding table (one table, as in the reference)
     posterior_hidden: int = 0  # 0: linear heads for mu/logvar; >0: one hidden layer of this size
     decoder: str = "gru"  # gru | transformer
+    decoder_init: str = "random"  # random | encoder: a transformer decoder starts from the pretrained encoder's layers
     latent_dim: int = 32
     variational: bool = True  # false: plain autoencoder (z = mu, no sampling, no KL)
     embed_dim: int = 256
@@ -220,6 +222,10 @@ class ModelConfig:
         require(-1 <= self.control_similarity <= 1,
                 f"model.control_similarity must be in [-1, 1], got {self.control_similarity}")
         require(0 <= self.control_novelty <= 1, f"model.control_novelty must be in [0, 1], got {self.control_novelty}")
+        require(self.decoder_init in ("random", "encoder"),
+                f"model.decoder_init must be random or encoder, got '{self.decoder_init}'")
+        require(self.decoder_init == "random" or (self.decoder == "transformer" and self.encoder not in ("gru", "none")),
+                "model.decoder_init: encoder needs model.decoder: transformer and a pretrained model.encoder")
         require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")
@@ -335,6 +341,10 @@ class ExperimentConfig:
         require(not self.data.streaming or self.data.shuffle_buffer >= self.train.batch_size,
                  f"data.shuffle_buffer ({self.data.shuffle_buffer}) must hold at least one batch "
                  f"(train.batch_size={self.train.batch_size})")
+        require(self.model.decoder_init == "random" or (
+                self.data.tokenizer == "pretrained" and self.data.tokenizer_model == self.model.encoder),
+                "model.decoder_init: encoder needs the encoder's vocabulary: data.tokenizer: pretrained with "
+                "data.tokenizer_model equal to model.encoder")
         conditional = self.model.type == "conditional_vae"
         paired = self.data.source_column is not None or self.data.dialogue
         if conditional != paired:

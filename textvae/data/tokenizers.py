@@ -1,15 +1,19 @@
-"""Decoder vocabularies: word-level (for pre-tokenized corpora such as PTB) and SentencePiece
-trained on the training text. Both reserve the same special ids and save next to the model."""
+"""Decoder vocabularies: word-level (for pre-tokenized corpora such as PTB), SentencePiece trained on the
+training text, and a pretrained encoder's own vocabulary (a decoder that starts from its embeddings). All reserve
+the same special ids and save next to the model."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import shutil
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from textvae.errors import CheckpointError
+from textvae.errors import CheckpointError, ConfigError
 from textvae.registry import Registry
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -126,6 +130,83 @@ class SentencePieceTokenizer:
             raise CheckpointError(f"{path} is not a valid SentencePiece model: {err}") from None
 
 
+# a pretrained tokenizer's decode spaces what it split: "e - mail", "2. 5", "1, 000", "c + +"
+_JOINS = [(re.compile(r"(?<=\w) - (?=\w)"), "-"), (re.compile(r"(?<=\d)([.,:]) (?=\d)"), r"\1"),
+          (re.compile(r"(?<=\w) \+ \+"), "++")]
+
+
+@TOKENIZERS.register("pretrained")
+class PretrainedTokenizer:
+    """A pretrained encoder's own tokenizer (`data.tokenizer_model`: MiniLM's uncased WordPiece by default), so
+    the decoder writes in the vocabulary whose embeddings it can start from (`model.decoder_init: encoder`).
+    Ids are the pretrained ones reordered so that its pad / start / end / unknown tokens ([PAD], [CLS], [SEP],
+    [UNK] for BERT) take PAD, BOS, EOS and UNK (`pretrained_ids` maps each id back)."""
+
+    kind = "pretrained"
+    folder = "pretrained_tokenizer"
+
+    def __init__(self, hf_tokenizer, name: str) -> None:
+        self.hf = hf_tokenizer
+        self.name = name
+        self.lowercase = bool(getattr(hf_tokenizer, "do_lower_case", False))
+        specials = [hf_tokenizer.pad_token_id, hf_tokenizer.cls_token_id or hf_tokenizer.bos_token_id,
+                    hf_tokenizer.sep_token_id or hf_tokenizer.eos_token_id, hf_tokenizer.unk_token_id]
+        if None in specials or len(set(specials)) < len(specials):
+            raise ConfigError(f"tokenizer '{name}' needs distinct pad, start ([CLS] or <s>), end ([SEP] or </s>) "
+                              "and unknown tokens to serve a decoder")
+        reserved = set(specials)
+        self.pretrained_ids = specials + [i for i in range(len(hf_tokenizer)) if i not in reserved]
+        self.index = {pretrained: i for i, pretrained in enumerate(self.pretrained_ids)}
+
+    @classmethod
+    def from_pretrained(cls, name: str) -> PretrainedTokenizer:
+        """The tokenizer of a Hugging Face model name or folder ('minilm': the packaged all-MiniLM-L6-v2)."""
+        from transformers import AutoTokenizer
+
+        from textvae.nlu.pretrained import resolve_encoder_path
+
+        try:
+            return cls(AutoTokenizer.from_pretrained(resolve_encoder_path(name)), name)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot load tokenizer '{name}': {str(err).splitlines()[0]}") from None
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.pretrained_ids)
+
+    def encode(self, text: str) -> list[int]:
+        ids = self.hf(normalize(text, False), add_special_tokens=False)["input_ids"]
+        return [self.index[i] for i in ids]
+
+    def decode(self, ids: list[int]) -> str:
+        text = self.hf.decode([self.pretrained_ids[i] for i in _content(ids) if i != UNK],
+                              clean_up_tokenization_spaces=True)
+        for pattern, joined in _JOINS:
+            text = pattern.sub(joined, text)
+        return text
+
+    def save(self, folder: Path) -> None:
+        """The pretrained tokenizer's files in `folder/pretrained_tokenizer`, swapped in whole."""
+        target, staging = Path(folder) / self.folder, Path(folder) / f".{self.folder}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        self.hf.save_pretrained(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+        _write_meta(folder, {"kind": self.kind, "name": self.name, "folder": self.folder})
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict) -> PretrainedTokenizer:
+        from transformers import AutoTokenizer
+
+        path = Path(folder) / meta.get("folder", cls.folder)
+        if not path.is_dir():
+            raise CheckpointError(f"{path} is missing: the pretrained tokenizer's files are needed to load this model")
+        try:
+            return cls(AutoTokenizer.from_pretrained(path), meta["name"])
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"{path} is not a valid tokenizer: {str(err).splitlines()[0]}") from None
+
+
 def _content(ids: list[int]) -> list[int]:
     """Token ids up to the first EOS, without BOS/PAD."""
     out = []
@@ -143,9 +224,13 @@ def _write_meta(folder: Path, meta: dict) -> None:
     atomic_write_text(Path(folder) / TOKENIZER_FILE, json.dumps(meta, ensure_ascii=False) + "\n")
 
 
-def train_tokenizer(kind: str, texts: list[str], vocab_size: int, lowercase: bool):
-    """Fit the named tokenizer on training texts."""
-    return TOKENIZERS.get(kind).train(texts, vocab_size=vocab_size, lowercase=lowercase)
+def train_tokenizer(kind: str, texts: list[str], vocab_size: int, lowercase: bool, pretrained: str = "minilm"):
+    """Fit the named tokenizer on training texts; the `pretrained` kind loads the tokenizer of that model
+    instead."""
+    factory = TOKENIZERS.get(kind)
+    if factory is PretrainedTokenizer:
+        return factory.from_pretrained(pretrained)
+    return factory.train(texts, vocab_size=vocab_size, lowercase=lowercase)
 
 
 def load_tokenizer(folder: str | Path):

@@ -24,7 +24,7 @@ from textvae.eval_mode import evaluating
 from textvae.latent import DiagonalGaussian
 from textvae.models.control import CONTROL_DIM, pair_control, requested_control, require_control
 from textvae.models.registry import MODELS
-from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head
+from textvae.models.text_vae import TextVAE, TextVAEOutput, bag_of_words_head, sized_config, start_decoder
 from textvae.models.token_nll import per_example, per_example_or_none
 from textvae.nlg import build_decoder
 from textvae.nlg.copy import copy_probability, mixture_log_prob
@@ -41,7 +41,7 @@ class ConditionalTextVAE(TextVAE):
 
     def __init__(self, config: ModelConfig, tokenizer, lexicon: Lexicon | None = None) -> None:
         nn.Module.__init__(self)
-        self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
+        self.config = sized_config(config, tokenizer)
         self.tokenizer = tokenizer
         self.lexicon = lexicon
         self.encoder = build_encoder(self.config)
@@ -52,9 +52,12 @@ class ConditionalTextVAE(TextVAE):
                                          config.logvar_clamp) if config.prior == "learned" else None)
         self.condition_proj = nn.Sequential(nn.Linear(hidden, config.condition_dim), nn.Tanh())
         self.decoder = build_decoder(self.config, config.latent_dim + config.condition_dim + self.control_dim)
-        self.source_tokens = (GRUEncoder(self.config.vocab_size, config.embed_dim, config.hidden_dim // 2)
+        self.source_tokens = (GRUEncoder(self.config.vocab_size, self.config.embed_dim, config.hidden_dim // 2)
                               if config.source_attention else None)
+        if self.source_tokens is not None and self.config.decoder_init == "encoder":  # the pretrained table, shared
+            self.source_tokens.embedding = self.decoder.embedding
         self.bow_head = bag_of_words_head(self.config, config.latent_dim)
+        start_decoder(self)
 
     # ---- pieces -----------------------------------------------------------------------------
     def source_features(self, batch: dict) -> Tensor:
@@ -178,7 +181,7 @@ class ConditionalTextVAE(TextVAE):
                     part_memory = None if memory is None else {key: value[index] for key, value in memory.items()}
                     yield self._latent_input(z, h_source[index], control), len(index), part_memory
 
-            return self.decode_parts(parts(), strategy, opts)
+            return self.decode_parts(parts(), strategy, opts, lambda row: sources[row // n])
 
         return draw
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from textvae.config import ModelConfig, from_dict
 from textvae.data.batching import pad_batch
 from textvae.data.tokenizers import EOS, PAD, UNK, load_tokenizer, normalize
-from textvae.errors import CheckpointError, TextVAEError, require_count
+from textvae.errors import CheckpointError, ConfigError, TextVAEError, require_count
 from textvae.eval_mode import evaluating
 from textvae.fastcpu.float16 import Float16Weights
 from textvae.fastcpu.int8 import Int8Weights, int8_available
@@ -34,6 +34,7 @@ from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
 from textvae.nlg.lexicon import LEXICON_FILE, Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
+from textvae.nlg.warm_start import encoder_shape, warm_start
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
 from textvae.quantized import dequantize_rows, quantize_rows
@@ -54,6 +55,24 @@ class TextVAEOutput:
     uniform_ce: Tensor | None = None  # (B,) the label-smoothing term (TextVAE.reconstruction_terms); None unless asked
 
 
+def sized_config(config: ModelConfig, tokenizer) -> ModelConfig:
+    """`config` with the tokenizer's vocabulary size, and with `decoder_init: encoder` the decoder shaped like the
+    pretrained encoder it starts from (textvae.nlg.warm_start)."""
+    config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
+    if config.decoder_init == "random":
+        return config
+    if getattr(tokenizer, "name", None) != config.encoder:
+        raise ConfigError(f"model.decoder_init: encoder needs the vocabulary of model.encoder '{config.encoder}' "
+                          "(data.tokenizer: pretrained, data.tokenizer_model the same name)")
+    return encoder_shape(config)
+
+
+def start_decoder(model: TextVAE) -> None:
+    """With `decoder_init: encoder`, copy the pretrained encoder into the decoder (before any saved weights load)."""
+    if model.config.decoder_init == "encoder":
+        warm_start(model.decoder, model.encoder.model, model.tokenizer.pretrained_ids)
+
+
 def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
     """z -> logits over the vocabulary when config.bow_weight > 0 (Zhao et al. 2017: predicting every token
     of the text from z alone makes z carry the words), else None."""
@@ -71,7 +90,7 @@ class TextVAE(nn.Module):
         if config.vocab_size and config.vocab_size != tokenizer.vocab_size:
             raise CheckpointError(f"the config's vocab_size {config.vocab_size} does not match the tokenizer size "
                                   f"{tokenizer.vocab_size} (config.json and tokenizer.json are from different models)")
-        self.config = dataclasses.replace(config, vocab_size=tokenizer.vocab_size)
+        self.config = sized_config(config, tokenizer)
         self.tokenizer = tokenizer
         self.lexicon = lexicon  # the words of the training text (textvae.nlg.lexicon); None: not known
         latent_dim = self.config.latent_dim if self.config.has_latent else 0
@@ -82,6 +101,7 @@ class TextVAE(nn.Module):
         self.bow_head = bag_of_words_head(self.config, latent_dim)
         if self.config.share_embeddings:  # one table, registered under both (saved as two equal tensors)
             self.encoder.embedding = self.decoder.embedding
+        start_decoder(self)
         self.float16_weights = Float16Weights()  # the output layer's copies that latent refinement reads on a CPU
 
     # ---- properties -------------------------------------------------------------------------
@@ -335,21 +355,25 @@ class TextVAE(nn.Module):
         return self
 
     def decode_parts(self, parts: Iterable[tuple[Tensor | None, int, dict | None]], strategy: str,
-                     opts: DecodingOptions) -> Iterator[str]:
+                     opts: DecodingOptions, source_of: Callable[[int], str] | None = None) -> Iterator[str]:
         """Texts for a stream of (decoder latent input or None, rows, decoder memory or None) parts, each
-        decoded at once in eval mode (the caller sizes them with `decoding_options`)."""
+        decoded at once in eval mode (the caller sizes them with `decoding_options`); `source_of(row)`: the text
+        that output row rewrites (its casing is kept, `detokenize`)."""
+        row = 0
         with evaluating(self):
             for latents, count, memory in parts:
                 ids = decode_latents(self.decoder, latents, count, strategy, opts, memory)
-                yield from (self.detokenize(row) for row in ids)
+                for i, tokens in enumerate(ids, start=row):
+                    yield self.detokenize(tokens, source_of(i) if source_of is not None else "")
+                row += count
 
-    def detokenize(self, ids: list[int]) -> str:
+    def detokenize(self, ids: list[int], source: str = "") -> str:
         """The text of generated token ids, cleaned of tokenization spaces and truecased where the model's config
         asks (`config.clean_up_tokenization_spaces`, `textvae.nlg.spacing`; `config.truecase`,
-        `Lexicon.truecase`)."""
+        `Lexicon.truecase`, with the casing of the `source` it rewrote)."""
         text = self.tokenizer.decode(ids)
         text = clean_up_tokenization(text) if self.config.clean_up_tokenization_spaces else text
-        return self.lexicon.truecase(text) if self.config.truecase and self.lexicon is not None else text
+        return self.lexicon.truecase(text, source) if self.config.truecase and self.lexicon is not None else text
 
     def decode(self, z: Tensor | None, strategy: str = "greedy", num: int | None = None, **options) -> list[str]:
         """Texts for each row of z (n, latent_dim); for an LM pass z=None and `num`.

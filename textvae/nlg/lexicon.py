@@ -80,16 +80,18 @@ class Lexicon:
         return sorted(word for word in words(output)
                       if not any(form in self.known or form in given for form in _forms(word)))
 
-    def truecase(self, text: str) -> str:
+    def truecase(self, text: str, source: str = "") -> str:
         """`text` with each word in its commonest casing (a possessive "'s" kept; a contraction the lexicon does not
         hold, "i’ve", cased by its first part) and the first letter of each sentence upper-case: the casing a
-        decoder of lower-cased text cannot write."""
+        decoder of lower-cased text cannot write. A word that `source` (the text a conditional model rewrote)
+        capitalizes inside a sentence keeps that casing ("IT job", "iPhone")."""
+        cased = {**self.cased, **{form.lower(): form for form in _inner_forms(source) if form != form.lower()}}
+
         def word(match: re.Match) -> str:
             written = match.group()
             base = _POSSESSIVE.sub("", written)
             head, apostrophe, tail = _CONTRACTION.match(base).groups()
-            cased = self.cased.get(base.lower()) or self.cased.get(head.lower(), head) + apostrophe + tail
-            return cased + written[len(base):]
+            return (cased.get(base.lower()) or cased.get(head.lower(), head) + apostrophe + tail) + written[len(base):]
 
         text = _WORD.sub(word, text)
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)

@@ -50,26 +50,35 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LN block: causal self-attention, cross-attention to the z memory (if any), MLP."""
+    """Causal self-attention, cross-attention to the z memory (if any), MLP; each sublayer's input normalized
+    (pre-LN, `norm_first`) or its residual sum (post-LN, as in BERT, whose layers a decoder can start from)."""
 
-    def __init__(self, dim: int, heads: int, ff_dim: int, dropout: float, cross: bool) -> None:
+    def __init__(self, dim: int, heads: int, ff_dim: int, dropout: float, cross: bool, norm_first: bool = True) -> None:
         super().__init__()
+        self.norm_first = norm_first
         self.ln1, self.self_attn = nn.LayerNorm(dim), Attention(dim, heads, dropout)
-        self.ln2, self.cross_attn = (nn.LayerNorm(dim), Attention(dim, heads, dropout)) if cross else (None, None)
+        self.ln2, self.cross_attn = ((nn.LayerNorm(dim), Attention(dim, heads, dropout)) if cross
+                                     else (None, None))
         self.ln3 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
         self.drop = Dropout(dropout)
 
+    def _residual(self, x: Tensor, norm: nn.LayerNorm, sublayer) -> Tensor:
+        if self.norm_first:
+            return x + self.drop(sublayer(norm(x)))
+        return norm(x + self.drop(sublayer(x)))
+
     def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None, cache: tuple[Tensor, Tensor] | None = None,
                 memory_mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h = self.ln1(x)
+        h = self.ln1(x) if self.norm_first else x
         k, v = self.self_attn.keys_values(h)
         if cache is not None:  # incremental decoding: x is the newest position only
             k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
-        x = x + self.drop(self.self_attn.attend(h, k, v, causal=cache is None))
+        x = self._residual(x, self.ln1, lambda y: self.self_attn.attend(h, k, v, causal=cache is None))
         if self.cross_attn is not None:
-            x = x + self.drop(self.cross_attn.attend(self.ln2(x), *memory_kv, causal=False, mask=memory_mask))
-        x = x + self.drop(self.mlp(self.ln3(x)))
+            x = self._residual(x, self.ln2, lambda y: self.cross_attn.attend(y, *memory_kv, causal=False,
+                                                                             mask=memory_mask))
+        x = self._residual(x, self.ln3, self.mlp)
         return x, (k, v)
 
 
@@ -77,7 +86,8 @@ class Block(nn.Module):
 class TransformerDecoder(Decoder):
     def __init__(self, vocab_size: int, dim: int, num_layers: int, heads: int, ff_dim: int, latent_dim: int = 0,
                  memory_tokens: int = 1, max_positions: int = 256, dropout: float = 0.1,
-                 tie_embeddings: bool = False, memory_dim: int = 0, copy: bool = False) -> None:
+                 tie_embeddings: bool = False, memory_dim: int = 0, copy: bool = False,
+                 norm_first: bool = True) -> None:
         super().__init__()
         if copy and not memory_dim:
             raise TextVAEError("a copying decoder needs source attention (memory_dim > 0)")
@@ -90,8 +100,11 @@ class TransformerDecoder(Decoder):
         self.z_memory = nn.Linear(latent_dim, memory_tokens * dim) if latent_dim else None
         self.source_proj = nn.Linear(memory_dim, dim) if memory_dim else None  # source states -> memory tokens
         cross = bool(latent_dim or memory_dim)
-        self.blocks = nn.ModuleList(Block(dim, heads, ff_dim, dropout, cross) for _ in range(num_layers))
-        self.ln_f = nn.LayerNorm(dim)
+        self.blocks = nn.ModuleList(Block(dim, heads, ff_dim, dropout, cross, norm_first)
+                                    for _ in range(num_layers))
+        # post-LN (BERT's layout) normalizes the embeddings and leaves each block's output normalized
+        self.embed_norm = nn.Identity() if norm_first else nn.LayerNorm(dim)
+        self.ln_f = nn.LayerNorm(dim) if norm_first else nn.Identity()
         self.drop = Dropout(dropout)
         self.attention = SourceAttention(dim, memory_dim) if memory_dim else None
         self.copy_gate = nn.Linear(dim, 1) if copy else None  # reads the attended state
@@ -104,7 +117,8 @@ class TransformerDecoder(Decoder):
         return cls(config.vocab_size, config.embed_dim, config.num_layers, config.num_heads, config.ff_dim,
                    latent_dim, config.memory_tokens, config.max_positions, config.dropout, config.tie_embeddings,
                    # the conditional model reads the source with a bidirectional GRU of hidden_dim // 2 per direction
-                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0, copy=config.copy)
+                   memory_dim=2 * (config.hidden_dim // 2) if config.source_attention else 0, copy=config.copy,
+                   norm_first=config.decoder_init == "random")
 
     def _embed(self, input_ids: Tensor, z: Tensor | None, start: int) -> Tensor:
         t = input_ids.shape[1]
@@ -114,7 +128,7 @@ class TransformerDecoder(Decoder):
         x = self.embedding(input_ids) + self.positions(pos)
         if z is not None:
             x = x + self.z_embed(z).unsqueeze(1)
-        return self.drop(x)
+        return self.drop(self.embed_norm(x))
 
     def _memory(self, z: Tensor | None) -> Tensor | None:
         if z is None:

@@ -106,7 +106,7 @@ class Trainer:
         if self.config.train.init_from:
             return load_tokenizer(self.config.train.init_from)
         data = self.config.data
-        return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase)
+        return train_tokenizer(data.tokenizer, texts, data.vocab_size, data.lowercase, data.tokenizer_model)
 
     def _lexicon(self, texts: list[str]) -> Lexicon:
         """The words the decoder learns to write: those of the texts the tokenizer is built on, with the words of

@@ -300,3 +300,18 @@ def test_control_needs_a_conditional_model_and_values_in_range():
         load_experiment(None, ["model.control=true"])
     with pytest.raises(ConfigError, match="control_novelty must be in"):
         load_experiment(None, ["model.type=conditional_vae", "model.control=true", "model.control_novelty=1.5"])
+
+
+def test_each_drawn_output_is_detokenized_with_the_source_it_rewrites(monkeypatch):
+    from textvae.config import ModelConfig
+    from textvae.data import train_tokenizer
+
+    texts = ["the market fell", "stocks rose", "prices held"]
+    config = ModelConfig(type="conditional_vae", encoder="gru", embed_dim=8, hidden_dim=8, latent_dim=2,
+                         condition_dim=4, max_length=4)
+    model = ConditionalTextVAE(config, train_tokenizer("word", texts, 0, False))
+    seen = []
+    monkeypatch.setattr(model, "detokenize", lambda ids, source="": seen.append(source) or "x")
+    torch.manual_seed(0)
+    assert list(model.sampler(texts)(n=2, batch_size=4)) == ["x"] * 6  # decoded in parts of 4 rows
+    assert seen == ["the market fell"] * 2 + ["stocks rose"] * 2 + ["prices held"] * 2

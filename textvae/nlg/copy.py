@@ -18,14 +18,20 @@ def copy_probability(weights: Tensor, source_ids: Tensor, targets: Tensor) -> Te
     return (weights.float() * same).sum(-1)
 
 
-def copy_distribution(weights: Tensor, source_ids: Tensor, vocab_size: int) -> Tensor:
-    """The attention of one step scattered onto the vocabulary: weights (B, S), source_ids (B, S) -> (B, V)."""
-    out = torch.zeros(weights.shape[0], vocab_size, device=weights.device)
-    return out.scatter_add(1, source_ids, weights.float())
-
-
 def mixture_log_prob(gate: Tensor, vocab_log_prob: Tensor, copy_prob: Tensor) -> Tensor:
     """log(g p_vocab + (1 - g) p_copy) from the gate's logit and the two parts (broadcastable shapes)."""
     gate = gate.float()
     return torch.logaddexp(F.logsigmoid(gate) + vocab_log_prob.float(),
                            F.logsigmoid(-gate) + torch.log(copy_prob.clamp_min(FLOOR)))
+
+
+def step_log_prob(gate: Tensor, logits: Tensor, weights: Tensor, source_ids: Tensor) -> Tensor:
+    """The mixture's log-probabilities over the vocabulary for one decoding step: gate (B, 1), logits (B, V),
+    weights and source_ids (B, S) -> (B, V). Only the source's tokens are mixed; every other token keeps
+    log g + log p_vocab (its copy probability is 0: the floor changes nothing above e^-27)."""
+    vocab_log_prob = logits.float().log_softmax(-1)
+    out = F.logsigmoid(gate.float()) + vocab_log_prob
+    same = source_ids[:, :, None] == source_ids[:, None, :]  # (B, S, S): positions holding the same token
+    copied = (weights.float()[:, None, :] * same).sum(-1)
+    mixed = mixture_log_prob(gate, vocab_log_prob.gather(1, source_ids), copied)
+    return out.scatter_(1, source_ids, mixed)

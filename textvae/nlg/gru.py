@@ -16,7 +16,7 @@ from textvae.fastcpu.dropout import Dropout
 from textvae.fastcpu.recurrence import gru_layers, runs_fused_gru
 from textvae.nlg.attention import SourceAttention, attend_source, source_memory
 from textvae.nlg.base import DECODERS, Decoder, State, apply_in_layout, tie_output
-from textvae.nlg.copy import copy_distribution, mixture_log_prob
+from textvae.nlg.copy import step_log_prob
 
 
 @DECODERS.register("gru")
@@ -144,5 +144,4 @@ class GRUDecoder(Decoder):
             self.int8.linear(features, self.output.weight, self.output.bias)
         if self.copy_gate is None:
             return logits, new_state
-        copied = copy_distribution(weights[:, 0], state["memory_ids"], logits.shape[-1])
-        return mixture_log_prob(self.copy_gate(attended[:, 0]), logits.float().log_softmax(-1), copied), new_state
+        return step_log_prob(self.copy_gate(attended[:, 0]), logits, weights[:, 0], state["memory_ids"]), new_state

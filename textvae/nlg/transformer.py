@@ -15,7 +15,7 @@ from textvae.errors import TextVAEError
 from textvae.fastcpu.dropout import Dropout
 from textvae.nlg.attention import SourceAttention, attend_source, check_memory, source_memory
 from textvae.nlg.base import DECODERS, Decoder, State, tie_output
-from textvae.nlg.copy import copy_distribution, mixture_log_prob
+from textvae.nlg.copy import step_log_prob
 
 
 class Attention(nn.Module):
@@ -210,5 +210,4 @@ class TransformerDecoder(Decoder):
         logits = self.output(attended[:, 0])
         if self.copy_gate is None:
             return logits, new_state
-        copied = copy_distribution(weights[:, 0], state["memory_ids"], logits.shape[-1])
-        return mixture_log_prob(self.copy_gate(attended[:, 0]), logits.float().log_softmax(-1), copied), new_state
+        return step_log_prob(self.copy_gate(attended[:, 0]), logits, weights[:, 0], state["memory_ids"]), new_state

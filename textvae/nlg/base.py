@@ -8,7 +8,8 @@ Several latent samples per text (importance-weighted evaluation): `forward_sampl
 share the work that does not depend on z.
 Generation: `init_state(z, batch_size) -> state`, `step(tokens (B,), state) -> (logits (B, V), state)`.
 A state is a dict of batch-first tensors, so beam search can reorder any decoder's state. A decoder with `int8`
-set (GRU decoders on the CPU, `TextVAE.int8_decoding`) reads int8 copies of its weights in `step`.
+set (on the CPU, `TextVAE.int8_decoding`) reads int8 copies of its output layer (a GRU also of its recurrent
+weights) in `step`.
 `memory` (decoders that attend over a source): {"memory": (B, S, M) token states, "memory_mask": (B, S)
 True at real tokens}; decoding puts the same entries into the state.
 """
@@ -29,7 +30,7 @@ State = dict[str, Tensor]
 class Decoder(nn.Module):
     latent_dim: int
     output: nn.Linear
-    int8: Int8Weights | None = None  # set: decoding steps read int8 copies of the weights (GRU decoders, CPU)
+    int8: Int8Weights | None = None  # set: decoding steps read int8 copies of the weights (CPU)
 
     def forward(self, input_ids: Tensor, z: Tensor | None, memory: State | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError

@@ -207,7 +207,8 @@ class TransformerDecoder(Decoder):
                                                                 state.get("cross_mask"))
         new_state["position"] = state["position"] + 1
         attended, weights = attend_source(self.attention, self.ln_f(x), source_memory(state))
-        logits = self.output(attended[:, 0])
+        logits = self.output(attended[:, 0]) if self.int8 is None else \
+            self.int8.linear(attended[:, 0], self.output.weight, self.output.bias)
         if self.copy_gate is None:
             return logits, new_state
         return step_log_prob(self.copy_gate(attended[:, 0]), logits, weights[:, 0], state["memory_ids"]), new_state

@@ -3,12 +3,14 @@
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from textvae import TextVAE
 from textvae.config import ModelConfig, load_experiment
 from textvae.data.tokenizers import BOS, EOS, PAD, UNK, PretrainedTokenizer, load_tokenizer, train_tokenizer
 from textvae.errors import ConfigError
 from textvae.models import ConditionalTextVAE
+from textvae.training.trainer import parameter_groups
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,26 @@ def test_the_decoder_starts_from_minilm_and_saves_and_loads(wordpiece, tmp_path)
     assert len(loaded.paraphrase("what is the capital of peru?", n=2)) == 2
 
 
+def test_a_frozen_decoder_table_stays_minilms_and_is_not_saved(wordpiece, tmp_path):
+    torch.manual_seed(0)
+    model = ConditionalTextVAE(_config(freeze_decoder_embeddings=True), wordpiece)
+    table = model.decoder.embedding.weight
+    optimized = [p for group in parameter_groups(model, None) for p in group["params"]]
+    assert not any(p is table for p in optimized)  # the optimizer never sees the table
+    assert any(p is model.decoder.blocks[0].mlp[0].weight for p in optimized)
+    with torch.no_grad():
+        model.decoder.blocks[0].mlp[0].weight.add_(0.5)  # a trained weight, changed: it must be saved
+    model.save_pretrained(tmp_path, dtype=torch.int8)
+    saved = set(safe_open(tmp_path / "model.safetensors", "pt").keys())
+    assert not {"decoder.embedding.weight", "decoder.output.weight", "source_tokens.embedding.weight"} & saved
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    assert torch.equal(loaded.decoder.embedding.weight, table)  # reloaded from MiniLM itself
+    assert loaded.source_tokens.embedding is loaded.decoder.embedding
+    step = model.decoder.blocks[0].mlp[0].weight
+    assert torch.allclose(loaded.decoder.blocks[0].mlp[0].weight, step, atol=step.abs().max().item() / 200)
+    assert len(loaded.paraphrase("what is the capital of peru?", n=2)) == 2
+
+
 def test_decoder_init_needs_a_transformer_decoder_and_the_encoders_vocabulary(wordpiece):
     with pytest.raises(ConfigError, match="needs model.decoder: transformer"):
         _config(decoder="gru").validate()
@@ -86,6 +108,8 @@ def test_decoder_init_needs_a_transformer_decoder_and_the_encoders_vocabulary(wo
         load_experiment(None, ["data.train=x.tsv", "data.source_column=0", "data.column=1",
                                "model.type=conditional_vae", "model.decoder=transformer",
                                "model.decoder_init=encoder"])
+    with pytest.raises(ConfigError, match="freeze_decoder_embeddings needs model.decoder_init: encoder"):
+        _config(decoder_init="random", freeze_decoder_embeddings=True).validate()
     words = train_tokenizer("word", ["a b c"], 0, False)
     with pytest.raises(ConfigError, match="needs the vocabulary of model.encoder"):
         ConditionalTextVAE(_config(), words)

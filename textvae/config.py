@@ -151,6 +151,7 @@ class ModelConfig:
     posterior_hidden: int = 0  # 0: linear heads for mu/logvar; >0: one hidden layer of this size
     decoder: str = "gru"  # gru | transformer
     decoder_init: str = "random"  # random | encoder: a transformer decoder starts from the pretrained encoder's layers
+    freeze_decoder_embeddings: bool = False  # decoder_init: encoder: the word table (tied output) stays the encoder's, not saved
     latent_dim: int = 32
     variational: bool = True  # false: plain autoencoder (z = mu, no sampling, no KL)
     embed_dim: int = 256
@@ -226,6 +227,8 @@ class ModelConfig:
                 f"model.decoder_init must be random or encoder, got '{self.decoder_init}'")
         require(self.decoder_init == "random" or (self.decoder == "transformer" and self.encoder not in ("gru", "none")),
                 "model.decoder_init: encoder needs model.decoder: transformer and a pretrained model.encoder")
+        require(not self.freeze_decoder_embeddings or self.decoder_init == "encoder",
+                "model.freeze_decoder_embeddings needs model.decoder_init: encoder")
         require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")

@@ -68,9 +68,11 @@ def sized_config(config: ModelConfig, tokenizer) -> ModelConfig:
 
 
 def start_decoder(model: TextVAE) -> None:
-    """With `decoder_init: encoder`, copy the pretrained encoder into the decoder (before any saved weights load)."""
+    """With `decoder_init: encoder`, copy the pretrained encoder into the decoder (before any saved weights load);
+    with `freeze_decoder_embeddings`, its word table stays that copy."""
     if model.config.decoder_init == "encoder":
         warm_start(model.decoder, model.encoder.model, model.tokenizer.pretrained_ids)
+        model.decoder.embedding.weight.requires_grad_(not model.config.freeze_decoder_embeddings)
 
 
 def bag_of_words_head(config: ModelConfig, latent_dim: int) -> nn.Linear | None:
@@ -558,11 +560,17 @@ class TextVAE(nn.Module):
 
     # ---- save / load ------------------------------------------------------------------------
     def _frozen_keys(self) -> set[str]:
-        """Weights of a frozen pretrained encoder: reloaded from their source, not saved."""
+        """Weights copied from a pretrained encoder and kept frozen (its own, and with
+        `freeze_decoder_embeddings` the decoder's word table under every name): reloaded from their source,
+        not saved."""
         if not isinstance(self.encoder, PretrainedEncoder):
             return set()
         trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
-        return {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
+        frozen = {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
+        if self.config.freeze_decoder_embeddings:
+            table = self.decoder.embedding.weight
+            frozen |= {k for k, v in self.state_dict(keep_vars=True).items() if v is table}
+        return frozen
 
     def _tied_keys(self) -> set[str]:
         """Weights that alias an earlier weight (an output layer tied to the embedding): saved once."""
@@ -625,8 +633,8 @@ class TextVAE(nn.Module):
         except RuntimeError as err:  # tensor shapes differ from the config's
             detail = next((line.strip() for line in str(err).splitlines() if "size mismatch" in line), str(err))
             raise CheckpointError(f"{path} does not match the config: {detail}") from None
-        pretrained = ({k for k in self.state_dict() if k.startswith("encoder.model.")} if warm_start
-                      else self._frozen_keys())
+        pretrained = self._frozen_keys() | ({k for k in self.state_dict() if k.startswith("encoder.model.")}
+                                            if warm_start else set())
         missing = set(result.missing_keys) - pretrained - self._tied_keys()
         if missing or result.unexpected_keys:
             raise CheckpointError(f"{path} does not match the config: missing {sorted(missing)[:3]}, "

@@ -1,6 +1,8 @@
 """A decoder that starts from the pretrained encoder: its vocabulary (`data.tokenizer: pretrained`) and its weights
 (`model.decoder_init: encoder`)."""
 
+import dataclasses
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -28,14 +30,17 @@ def test_pretrained_tokenizer_maps_the_specials_and_writes_words_back(wordpiece,
     # uncased WordPiece: the words come back lower-cased, joined where the tokenizer split them
     assert wordpiece.decode([BOS, *ids, EOS, PAD]) == "is e-mail 2.5 times faster than 1,000 letters?"
     assert wordpiece.decode(ids + [EOS] + ids) == wordpiece.decode(ids)  # stops at the end token
+    (tmp_path / "pretrained_tokenizer").mkdir()  # a copy of the files that an earlier save left
     wordpiece.save(tmp_path)
+    assert not (tmp_path / "pretrained_tokenizer").exists()  # only the name is saved: the files load from it
     loaded = load_tokenizer(tmp_path)
     assert isinstance(loaded, PretrainedTokenizer) and loaded.name == "minilm"
     assert loaded.encode("Why is the sky blue?") == wordpiece.encode("Why is the sky blue?")
-    (tmp_path / "pretrained_tokenizer" / "tokenizer.json").unlink()
-    (tmp_path / "pretrained_tokenizer" / "tokenizer_config.json").unlink()
-    (tmp_path / "pretrained_tokenizer").rmdir()
-    with pytest.raises(Exception, match="pretrained tokenizer's files are needed"):
+    wordpiece.hf.save_pretrained(tmp_path / "pretrained_tokenizer")  # a folder with its own copy reads that
+    assert load_tokenizer(tmp_path).encode("Why is the sky blue?") == wordpiece.encode("Why is the sky blue?")
+    wordpiece.save(tmp_path)
+    (tmp_path / "tokenizer.json").write_text('{"kind": "pretrained", "name": "no/such-model"}')
+    with pytest.raises(ConfigError, match="cannot load tokenizer 'no/such-model'"):
         load_tokenizer(tmp_path)
 
 
@@ -97,6 +102,30 @@ def test_a_frozen_decoder_table_stays_minilms_and_is_not_saved(wordpiece, tmp_pa
     step = model.decoder.blocks[0].mlp[0].weight
     assert torch.allclose(loaded.decoder.blocks[0].mlp[0].weight, step, atol=step.abs().max().item() / 200)
     assert len(loaded.paraphrase("what is the capital of peru?", n=2)) == 2
+
+
+def test_a_table_saved_as_a_low_rank_difference_loads_back_as_its_best_approximation(wordpiece, tmp_path):
+    torch.manual_seed(0)
+    model = ConditionalTextVAE(_config(), wordpiece).eval()
+    start = model.decoder.embedding.weight.detach().clone()  # MiniLM's table
+    left, right = torch.randn(30522, 3), torch.randn(3, 384)
+    with torch.no_grad():  # training moved the table by a rank-3 difference and a little noise
+        model.decoder.embedding.weight.add_(0.01 * left @ right + 1e-4 * torch.randn_like(start))
+    trained = model.decoder.embedding.weight.detach().clone()
+    model.config = dataclasses.replace(model.config, decoder_table_rank=3)
+    model.save_pretrained(tmp_path)
+    saved = safe_open(tmp_path / "model.safetensors", "pt")
+    assert "decoder.embedding.weight" not in saved.keys()
+    assert saved.get_slice("decoder.embedding.weight.rank_left").get_shape() == [3, 30522]
+    loaded = TextVAE.from_pretrained(tmp_path, device="cpu")
+    table = loaded.decoder.embedding.weight
+    assert loaded.decoder.output.weight is table and loaded.source_tokens.embedding.weight is table
+    assert (table - trained).abs().max() < 2e-3 < (start - trained).abs().max()  # the noise alone is lost
+    for name, value in model.state_dict().items():  # every other weight exactly as saved
+        if "embedding" not in name and not name.startswith("decoder.output.weight"):
+            assert torch.equal(value, loaded.state_dict()[name]), name
+    with pytest.raises(ConfigError, match="decoder_table_rank needs model.decoder_init: encoder"):
+        _config(decoder_init="random", decoder_table_rank=3).validate()
 
 
 def test_decoder_init_needs_a_transformer_decoder_and_the_encoders_vocabulary(wordpiece):

@@ -152,6 +152,7 @@ class ModelConfig:
     decoder: str = "gru"  # gru | transformer
     decoder_init: str = "random"  # random | encoder: a transformer decoder starts from the pretrained encoder's layers
     freeze_decoder_embeddings: bool = False  # decoder_init: encoder: the word table (tied output) stays the encoder's, not saved
+    decoder_table_rank: int = 0  # decoder_init: encoder: >0 saves the word table as the encoder's + a rank-R difference
     latent_dim: int = 32
     variational: bool = True  # false: plain autoencoder (z = mu, no sampling, no KL)
     embed_dim: int = 256
@@ -229,6 +230,10 @@ class ModelConfig:
                 "model.decoder_init: encoder needs model.decoder: transformer and a pretrained model.encoder")
         require(not self.freeze_decoder_embeddings or self.decoder_init == "encoder",
                 "model.freeze_decoder_embeddings needs model.decoder_init: encoder")
+        require(self.decoder_table_rank >= 0, f"model.decoder_table_rank must be >= 0, got {self.decoder_table_rank}")
+        require(not self.decoder_table_rank or (self.decoder_init == "encoder" and not self.freeze_decoder_embeddings),
+                "model.decoder_table_rank needs model.decoder_init: encoder and a trained table "
+                "(freeze_decoder_embeddings: false)")
         require(self.encoder_bidirectional or self.encoder == "gru", "model.encoder_bidirectional: false needs model.encoder: gru")
         require(not self.share_embeddings or (self.encoder == "gru" and self.type == "text_vae"),
                  "model.share_embeddings needs model.encoder: gru and model.type: text_vae")

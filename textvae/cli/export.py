@@ -2,7 +2,7 @@
 [--paraphrase-oversample K] [--paraphrase-beam K] [--rerank-overlap W] [--rerank-likelihood W] [--rerank-recovery W]
 [--rerank-brevity W] [--refine-steps N] [--refine-lr LR] [--refine-momentum B] [--refine-anchor W] [--refine-early-stop]
 [--paraphrase-center C] [--control-similarity C] [--control-novelty N] [--clean-up-tokenization-spaces]
-[--lexicon-data CONFIG] [--truecase] [--license ID] [--dataset NAME] [--metric NAME=VALUE]"""
+[--table-rank R] [--lexicon-data CONFIG] [--truecase] [--license ID] [--dataset NAME] [--metric NAME=VALUE]"""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ def add_parser(sub) -> None:
                    help="paraphrase ranking: weight of the penalty on the input's per-token NLL given a candidate")
     p.add_argument("--rerank-brevity", type=float, default=None,
                    help="paraphrase ranking: weight of the penalty on candidates shorter than the input (in words)")
+    p.add_argument("--table-rank", type=int, default=None, dest="decoder_table_rank", metavar="R",
+                   help="a decoder warm-started from the encoder (model.decoder_init: encoder): store its word "
+                        "table as the encoder's plus the rank-R truncated SVD of the difference (lossy; 0: whole)")
     p.add_argument("--lexicon-data", default=None, metavar="CONFIG",
                    help="the experiment YAML the model was trained with (a training config or a run's "
                         "experiment.yaml): the words of its training texts become the model's lexicon "
@@ -107,7 +110,8 @@ def run(args) -> int:
              "refine_early_stop": args.refine_early_stop,
              "paraphrase_center": args.paraphrase_center,
              "control_similarity": args.control_similarity, "control_novelty": args.control_novelty,
-             "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces, "truecase": args.truecase}
+             "clean_up_tokenization_spaces": args.clean_up_tokenization_spaces, "truecase": args.truecase,
+             "decoder_table_rank": args.decoder_table_rank}
     defaults = {key: value for key, value in given.items() if value is not None}
     model.config = dataclasses.replace(model.config, **defaults)
     model.config.validate()  # a negative scale or a top_p outside (0, 1] fails here, before anything is written

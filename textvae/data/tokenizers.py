@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import unicodedata
@@ -186,21 +185,19 @@ class PretrainedTokenizer:
         return text
 
     def save(self, folder: Path) -> None:
-        """The pretrained tokenizer's files in `folder/pretrained_tokenizer`, swapped in whole."""
-        target, staging = Path(folder) / self.folder, Path(folder) / f".{self.folder}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        self.hf.save_pretrained(staging)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
-        _write_meta(folder, {"kind": self.kind, "name": self.name, "folder": self.folder})
+        """Only the tokenizer's name: its files load from their source again, like a frozen encoder's weights
+        (a copy an earlier save left in `folder/pretrained_tokenizer` is removed)."""
+        _write_meta(folder, {"kind": self.kind, "name": self.name})
+        shutil.rmtree(Path(folder) / self.folder, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> PretrainedTokenizer:
+        """The tokenizer `meta` names, from the copy of its files in the folder when one was saved there."""
         from transformers import AutoTokenizer
 
         path = Path(folder) / meta.get("folder", cls.folder)
         if not path.is_dir():
-            raise CheckpointError(f"{path} is missing: the pretrained tokenizer's files are needed to load this model")
+            return cls.from_pretrained(meta["name"])
         try:
             return cls(AutoTokenizer.from_pretrained(path), meta["name"])
         except (OSError, ValueError) as err:

@@ -25,6 +25,7 @@ from textvae.fastcpu.int8 import Int8Weights, int8_available
 from textvae.fastcpu.output_loss import linear_cross_entropy
 from textvae.io import WEIGHTS_FILE, load_tensors, read_model_config, save_tensors, write_model_config
 from textvae.latent import DiagonalGaussian
+from textvae.low_rank import factor_difference, restore_difference
 from textvae.model_card import CARD_FILE, write_model_card
 from textvae.models.refine import Refinement, refine_posterior
 from textvae.models.registry import MODELS, default_model_path
@@ -34,13 +35,14 @@ from textvae.nlg.base import time_major_view
 from textvae.nlg.decoding import STRATEGIES, DecodingOptions, decode_latents
 from textvae.nlg.lexicon import LEXICON_FILE, Lexicon
 from textvae.nlg.spacing import clean_up_tokenization
-from textvae.nlg.warm_start import encoder_shape, warm_start
+from textvae.nlg.warm_start import encoder_shape, pretrained_table, warm_start
 from textvae.nlu import PosteriorHead, PretrainedEncoder, build_encoder
 from textvae.objectives import drop_decoder_inputs
 from textvae.quantized import dequantize_rows, quantize_rows
 
 LATENT_CHUNK = 4096  # latents drawn at once for a stream of samples (1 MB at 64 dimensions)
 ENCODE_BATCH = 64  # texts encoded at once by default: with length-sorted batches, faster and smaller than 256
+TABLE_KEY = "decoder.embedding.weight"  # the decoder's word table (tied to its output layer when tie_embeddings)
 
 
 @dataclass
@@ -568,9 +570,13 @@ class TextVAE(nn.Module):
         trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
         frozen = {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
         if self.config.freeze_decoder_embeddings:
-            table = self.decoder.embedding.weight
+            table = self.decoder.embedding.weight  # TABLE_KEY and every name tied to it
             frozen |= {k for k, v in self.state_dict(keep_vars=True).items() if v is table}
         return frozen
+
+    def _pretrained_table(self) -> Tensor:
+        """The encoder's word table a warm-started decoder's table started from (`decoder_init: encoder`)."""
+        return pretrained_table(self.encoder.model, self.tokenizer.pretrained_ids)
 
     def _tied_keys(self) -> set[str]:
         """Weights that alias an earlier weight (an output layer tied to the embedding): saved once."""
@@ -585,7 +591,8 @@ class TextVAE(nn.Module):
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None, license: str | None = None,
                         datasets: Sequence[str] = (), metrics: Mapping[str, float] | None = None) -> None:
         """config.json + model.safetensors + tokenizer files (+ lexicon.txt when the model has a lexicon) + a
-        README.md model card, each written atomically;
+        README.md model card, each written atomically; with `decoder_table_rank` R, the decoder's word table is
+        stored as the encoder's plus a rank-R difference (textvae.low_rank);
         `dtype` (e.g. torch.bfloat16) stores the floating-point weights in that type (they load back as
         float32; torch.int8: each matrix as int8 with a scale per row, `textvae.quantized`); `license`,
         `datasets` and `metrics` (name -> value) go into the card. A README.md that textvae did not write is
@@ -594,6 +601,8 @@ class TextVAE(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         skipped = self._frozen_keys() | self._tied_keys()
         weights = {k: v for k, v in self.state_dict().items() if k not in skipped}
+        if self.config.decoder_table_rank:
+            weights = factor_difference(weights, TABLE_KEY, self._pretrained_table(), self.config.decoder_table_rank)
         if dtype == torch.int8:
             weights = quantize_rows(weights)
         elif dtype is not None:
@@ -628,6 +637,8 @@ class TextVAE(nn.Module):
         `warm_start`, any pretrained encoder weights: a model saved with a frozen encoder starts one that
         fine-tunes it)."""
         state = dequantize_rows(load_tensors(path))
+        if self.config.decoder_table_rank:
+            state = restore_difference(state, TABLE_KEY, self._pretrained_table())
         try:
             result = self.load_state_dict(state, strict=False)
         except RuntimeError as err:  # tensor shapes differ from the config's

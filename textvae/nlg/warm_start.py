@@ -43,12 +43,19 @@ def _bert_parts(model: nn.Module) -> tuple[nn.Module, nn.ModuleList]:
 
 
 @torch.no_grad()
+def pretrained_table(model: nn.Module, pretrained_ids: list[int]) -> torch.Tensor:
+    """The pretrained encoder `model`'s word embeddings in the decoder's token order (row i: token
+    pretrained_ids[i])."""
+    table = _bert_parts(model)[0].word_embeddings.weight
+    return table[torch.tensor(pretrained_ids, device=table.device)]
+
+
+@torch.no_grad()
 def warm_start(decoder: nn.Module, model: nn.Module, pretrained_ids: list[int]) -> None:
     """Copy the pretrained encoder `model` (a Hugging Face BERT-style model) into a post-LN TransformerDecoder;
     decoder token i is the encoder's token pretrained_ids[i]."""
     embeddings, layers = _bert_parts(model)
-    ids = torch.tensor(pretrained_ids, device=decoder.embedding.weight.device)
-    decoder.embedding.weight.copy_(embeddings.word_embeddings.weight[ids])
+    decoder.embedding.weight.copy_(pretrained_table(model, pretrained_ids))
     decoder.output.bias.zero_()
     positions = decoder.positions.num_embeddings
     # the encoder adds its first token-type embedding to every token: folded into the positions

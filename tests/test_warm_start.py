@@ -114,6 +114,8 @@ def test_a_table_saved_as_a_low_rank_difference_loads_back_as_its_best_approxima
     trained = model.decoder.embedding.weight.detach().clone()
     model.config = dataclasses.replace(model.config, decoder_table_rank=3)
     model.save_pretrained(tmp_path)
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "started from the encoder's embeddings and bottom 2 layers" in card and "rank-3 difference" in card
     saved = safe_open(tmp_path / "model.safetensors", "pt")
     assert "decoder.embedding.weight" not in saved.keys()
     assert saved.get_slice("decoder.embedding.weight.rank_left").get_shape() == [3, 30522]

@@ -45,8 +45,12 @@ def _latent(config: ModelConfig) -> str:
 def _decoder(config: ModelConfig) -> str:
     if config.decoder == "transformer":
         memory = f", z as {_count(config.memory_tokens, 'memory token')}" if config.has_latent else ""
+        start = (f", started from the encoder's embeddings and bottom {_count(config.num_layers, 'layer')}"
+                 if config.decoder_init == "encoder" else "")
+        table = (f"; word table stored as the encoder's + a rank-{config.decoder_table_rank} difference"
+                 if config.decoder_table_rank else "")
         return (f"transformer, {_count(config.num_layers, 'block')} of width {config.embed_dim}, "
-                f"{_count(config.num_heads, 'head')}{memory}")
+                f"{_count(config.num_heads, 'head')}{memory}{start}{table}")
     return f"GRU, {_count(config.num_layers, 'layer')}, state {config.hidden_dim}, embeddings {config.embed_dim}"
 
 

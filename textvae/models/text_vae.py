@@ -567,12 +567,9 @@ class TextVAE(nn.Module):
         not saved."""
         if not isinstance(self.encoder, PretrainedEncoder):
             return set()
-        trainable = {f"encoder.model.{n}" for n, p in self.encoder.model.named_parameters() if p.requires_grad}
-        frozen = {k for k in self.state_dict() if k.startswith("encoder.model.") and k not in trainable}
-        if self.config.freeze_decoder_embeddings:
-            table = self.decoder.embedding.weight  # TABLE_KEY and every name tied to it
-            frozen |= {k for k, v in self.state_dict(keep_vars=True).items() if v is table}
-        return frozen
+        table = self.decoder.embedding.weight if self.config.freeze_decoder_embeddings else None
+        return {k for k, v in self.state_dict(keep_vars=True).items()
+                if (k.startswith("encoder.model.") and not v.requires_grad) or v is table}  # table: under every name
 
     def _pretrained_table(self) -> Tensor:
         """The encoder's word table a warm-started decoder's table started from (`decoder_init: encoder`)."""

@@ -31,7 +31,6 @@ def step_log_prob(gate: Tensor, logits: Tensor, weights: Tensor, source_ids: Ten
     log g + log p_vocab (its copy probability is 0: the floor changes nothing above e^-27)."""
     vocab_log_prob = logits.float().log_softmax(-1)
     out = F.logsigmoid(gate.float()) + vocab_log_prob
-    same = source_ids[:, :, None] == source_ids[:, None, :]  # (B, S, S): positions holding the same token
-    copied = (weights.float()[:, None, :] * same).sum(-1)
+    copied = copy_probability(weights[:, None, :], source_ids, source_ids)  # (B, S): mass on each position's token
     mixed = mixture_log_prob(gate, vocab_log_prob.gather(1, source_ids), copied)
     return out.scatter_(1, source_ids, mixed)
